@@ -1,0 +1,266 @@
+//! `usercom ingest`: apply Segment events from files or stdin.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde_json::json;
+
+use crate::Error;
+use crate::error::exit;
+use crate::ingest::{IgnoredValue, IngestOptions, Ingestor, Input, Observer, Rejection, Summary};
+use crate::output::print_json;
+use crate::store::{KeyStatus, Store};
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// ndjson files (one event per line; a JSON array or a Segment batch object also
+    /// works). `-` or none: standard input.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// The API key (see `usercom keys create`).
+    #[arg(
+        long,
+        env = "USERCOM_API_KEY",
+        hide_env_values = true,
+        value_name = "KEY"
+    )]
+    pub api_key: String,
+
+    /// The domain the events come from (else each event's context.page.url).
+    #[arg(long, value_name = "DOMAIN")]
+    pub origin: Option<String>,
+
+    /// Append every rejected input line to this file, as ndjson
+    /// {"source", "line", "reason", "raw"}, to fix and replay.
+    #[arg(long, value_name = "PATH")]
+    pub rejects: Option<PathBuf>,
+
+    /// No progress bar and no per-line messages (the summary is still printed).
+    #[arg(long, short)]
+    pub quiet: bool,
+
+    /// Events per transaction.
+    #[arg(long, default_value_t = 10_000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_size: u64,
+}
+
+/// Checks an API key; unknown or revoked is 403 Forbidden.
+pub fn authorize(store: &Store, key: &str) -> Result<()> {
+    match store.key_status(key)? {
+        KeyStatus::Active(_) => Ok(()),
+        KeyStatus::Revoked(id) => Err(Error::Forbidden(format!(
+            "API key {id} was revoked: create a new one with `usercom keys create` and pass it \
+             with --api-key or USERCOM_API_KEY"
+        ))
+        .into()),
+        KeyStatus::Unknown => Err(Error::Forbidden(
+            "unknown API key: create one with `usercom keys create` and pass it with --api-key or \
+             USERCOM_API_KEY (keys belong to one database: check --db)"
+                .to_string(),
+        )
+        .into()),
+    }
+}
+
+/// Prints rejections and ignored values to stderr (the first few) and appends
+/// rejections to the rejects file.
+pub struct CliObserver {
+    quiet: bool,
+    printed: usize,
+    rejects: Option<(PathBuf, BufWriter<File>)>,
+    progress: Option<ProgressBar>,
+}
+
+/// Per-line messages printed before the rest are only counted.
+const PRINTED_MESSAGES: usize = 20;
+
+impl CliObserver {
+    pub fn new(quiet: bool, rejects: Option<PathBuf>) -> Result<CliObserver> {
+        let rejects = match rejects {
+            Some(path) => {
+                let file = OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .with_context(|| format!("opening the rejects file {}", path.display()))?;
+                Some((path, BufWriter::new(file)))
+            }
+            None => None,
+        };
+        Ok(CliObserver {
+            quiet,
+            printed: 0,
+            rejects,
+            progress: None,
+        })
+    }
+
+    fn say(&mut self, message: String) {
+        if self.quiet {
+            return;
+        }
+        self.printed += 1;
+        if self.printed <= PRINTED_MESSAGES {
+            match &self.progress {
+                Some(bar) => bar.suspend(|| eprintln!("{message}")),
+                None => eprintln!("{message}"),
+            }
+        }
+    }
+
+    pub fn finish(&mut self) -> Result<()> {
+        if let Some((path, file)) = &mut self.rejects {
+            file.flush()
+                .with_context(|| format!("writing the rejects file {}", path.display()))?;
+        }
+        if self.printed > PRINTED_MESSAGES {
+            eprintln!(
+                "... and {} more messages (see the summary with --json, or --rejects FILE)",
+                self.printed - PRINTED_MESSAGES
+            );
+        }
+        Ok(())
+    }
+}
+
+impl Observer for CliObserver {
+    fn rejected(&mut self, r: &Rejection, raw: &[u8]) -> Result<()> {
+        let item = r.item.map(|i| format!(" item {i}")).unwrap_or_default();
+        self.say(format!(
+            "{}:{}{item}: rejected: {}",
+            r.source, r.line, r.reason
+        ));
+        if let Some((path, file)) = &mut self.rejects {
+            let record = json!({
+                "source": r.source,
+                "line": r.line,
+                "item": r.item,
+                "reason": r.reason,
+                "raw": String::from_utf8_lossy(raw),
+            });
+            let mut line = serde_json::to_vec(&record)?;
+            line.push(b'\n');
+            file.write_all(&line)
+                .with_context(|| format!("writing the rejects file {}", path.display()))?;
+        }
+        Ok(())
+    }
+
+    fn ignored(&mut self, i: &IgnoredValue) {
+        self.say(format!(
+            "{}:{}: warning: ignored value {} for {}: {}",
+            i.source, i.line, i.value, i.attribute, i.reason
+        ));
+    }
+}
+
+fn progress_bar(total: Option<u64>, quiet: bool) -> Option<ProgressBar> {
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = match total {
+        Some(total) => ProgressBar::new(total).with_style(
+            ProgressStyle::with_template(
+                "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg} eta {eta}",
+            )
+            .expect("valid template"),
+        ),
+        None => ProgressBar::new_spinner().with_style(
+            ProgressStyle::with_template("{spinner} {bytes} {msg}").expect("valid template"),
+        ),
+    };
+    bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(4));
+    Some(bar)
+}
+
+/// Runs an ingest over inputs; returns the summary.
+pub fn ingest_inputs(
+    store: &Store,
+    inputs: &mut [Input],
+    options: IngestOptions,
+    observer: &mut CliObserver,
+) -> Result<Summary> {
+    let total = inputs.iter().map(|i| i.size).sum::<Option<u64>>();
+    observer.progress = progress_bar(total, observer.quiet);
+    let bar = observer.progress.clone();
+    let started = Instant::now();
+    let mut ingestor = Ingestor::new(store, options, observer)?;
+    for input in inputs.iter_mut() {
+        let mut on_progress = |bytes: u64, summary: &Summary| {
+            if let Some(bar) = &bar {
+                bar.inc(bytes);
+                let rate = summary.received as f64 / started.elapsed().as_secs_f64().max(1e-3);
+                bar.set_message(format!("{rate:.0} events/s, {} rejected", summary.rejected));
+            }
+        };
+        ingestor.ingest_input(input, &mut on_progress)?;
+    }
+    let summary = ingestor.finish()?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    observer.finish()?;
+    Ok(summary)
+}
+
+pub fn run(args: IngestArgs, store: &Store, json: bool) -> Result<i32> {
+    authorize(store, &args.api_key)?;
+    let mut inputs = Input::open_all(&args.files).map_err(Error::Usage)?;
+    let options = IngestOptions {
+        origin: args.origin.clone(),
+        batch_size: args.batch_size as usize,
+        ..IngestOptions::default()
+    };
+    let mut observer = CliObserver::new(args.quiet, args.rejects.clone())?;
+    let started = Instant::now();
+    let summary = ingest_inputs(store, &mut inputs, options, &mut observer)?;
+    let elapsed = started.elapsed().as_secs_f64();
+    for u in &summary.unreadable {
+        eprintln!("usercom: {}: {}", u.source, u.reason);
+    }
+    eprintln!("{}", describe(&summary, elapsed));
+    if json {
+        print_json(&summary)?;
+    }
+    Ok(exit_code(&summary))
+}
+
+/// The one-paragraph summary printed to stderr.
+pub fn describe(s: &Summary, seconds: f64) -> String {
+    let rate = if seconds > 0.0 {
+        s.received as f64 / seconds
+    } else {
+        0.0
+    };
+    format!(
+        "received {}, applied {} (identify {}, page {}, track {}, group {}), rejected {}, \
+         skipped {}, duplicates {}, ignored values {} in {seconds:.2}s ({rate:.0} events/s)",
+        s.received,
+        s.applied,
+        s.applied_by_type.identify,
+        s.applied_by_type.page,
+        s.applied_by_type.track,
+        s.applied_by_type.group,
+        s.rejected,
+        s.skipped,
+        s.duplicates,
+        s.ignored_values
+    )
+}
+
+/// 2 when an input could not be read, 1 when events were rejected, else 0.
+pub fn exit_code(summary: &Summary) -> i32 {
+    if !summary.unreadable.is_empty() {
+        exit::USAGE
+    } else if summary.rejected > 0 {
+        exit::PARTIAL
+    } else {
+        exit::OK
+    }
+}

@@ -1,0 +1,409 @@
+//! Applying a decoded event: identity, profile fields and attributes, page views,
+//! event occurrences, companies.
+
+use anyhow::Result;
+use heck::ToSnakeCase;
+use serde_json::{Map, Value};
+
+use super::{Cached, Ingestor, Location};
+use crate::ingest::IgnoredValue;
+use crate::semantics::attributes::{AttrType, Scalar, Scope, convert};
+use crate::semantics::company::{CompanyField, CompanyProfile, company_trait_changes};
+use crate::semantics::context::{context_fields, user_agent};
+use crate::semantics::domains::{host_of_url, is_trusted};
+use crate::semantics::event::{Event, Kind};
+use crate::semantics::profile::{Ignored, Record, UserField, UserProfile, user_trait_changes};
+use crate::semantics::time::format_timestamp;
+use crate::store::NewPage;
+
+impl Ingestor<'_> {
+    /// The 403 reason when the event's domain is known and not trusted.
+    pub(super) fn forbidden_domain(&self, event: &Event) -> Option<String> {
+        if self.trusted.is_empty() {
+            return None;
+        }
+        let host = match &self.origin_host {
+            Some(origin) => origin.clone(),
+            None => host_of_url(event.page_url()?)?,
+        };
+        (!is_trusted(&host, &self.trusted))
+            .then(|| format!("403 Forbidden: domain {host} is not trusted"))
+    }
+
+    pub(super) fn apply(&mut self, loc: Location<'_>, event: &Event) -> Result<()> {
+        let user = self.resolve_user(event)?;
+        self.apply_user_changes(loc, user, event)?;
+        match event.kind {
+            Kind::Identify => {}
+            Kind::Page => self.apply_page(user, event)?,
+            Kind::Track => self.apply_track(loc, user, event)?,
+            Kind::Group => self.apply_group(loc, user, event)?,
+        }
+        Ok(())
+    }
+
+    // ---- identity ----
+
+    /// The profile an event belongs to: by userId, falling back to anonymousId; created
+    /// when unknown. An anonymous profile whose anonymousId arrives with a userId
+    /// becomes that user (or is merged into the user's existing profile).
+    fn resolve_user(&mut self, event: &Event) -> Result<i64> {
+        let anon = event.anonymous_id.as_deref();
+        let Some(user_id) = event.user_id.as_deref() else {
+            let anon = anon.expect("decode requires userId or anonymousId");
+            return match self.find_anonymous(anon)? {
+                Some(id) => Ok(id),
+                None => {
+                    let id = self.create_user(None, event)?;
+                    self.link_anonymous(anon, id)?;
+                    Ok(id)
+                }
+            };
+        };
+        if let Some(id) = self.find_user_id(user_id)? {
+            if let Some(anon) = anon {
+                match self.find_anonymous(anon)? {
+                    Some(other) if other != id && self.user(other)?.profile.user_id.is_none() => {
+                        self.merge_users(other, id)?;
+                    }
+                    Some(_) => {}
+                    None => self.link_anonymous(anon, id)?,
+                }
+            }
+            return Ok(id);
+        }
+        if let Some(anon) = anon {
+            if let Some(other) = self.find_anonymous(anon)? {
+                let cached = self.user(other)?;
+                if cached.profile.user_id.is_none() {
+                    cached.profile.user_id = Some(user_id.to_string());
+                    cached.dirty = true;
+                    self.user_ids.insert(user_id.to_string(), other);
+                    return Ok(other);
+                }
+            }
+        }
+        let id = self.create_user(Some(user_id), event)?;
+        if let Some(anon) = anon {
+            if self.find_anonymous(anon)?.is_none() {
+                self.link_anonymous(anon, id)?;
+            }
+        }
+        Ok(id)
+    }
+
+    fn find_user_id(&mut self, user_id: &str) -> Result<Option<i64>> {
+        if let Some(id) = self.user_ids.get(user_id) {
+            return Ok(Some(self.follow(*id)));
+        }
+        let found = self.store.user_ref_by_user_id(user_id)?;
+        if let Some(id) = found {
+            self.user_ids.insert(user_id.to_string(), id);
+        }
+        Ok(found)
+    }
+
+    fn find_anonymous(&mut self, anon: &str) -> Result<Option<i64>> {
+        if let Some(id) = self.anonymous_ids.get(anon) {
+            return Ok(Some(self.follow(*id)));
+        }
+        let found = self.store.user_ref_by_anonymous_id(anon)?;
+        if let Some(id) = found {
+            self.anonymous_ids.insert(anon.to_string(), id);
+        }
+        Ok(found)
+    }
+
+    /// Where a profile merged away went.
+    fn follow(&self, mut id: i64) -> i64 {
+        while let Some(into) = self.merged.get(&id) {
+            id = *into;
+        }
+        id
+    }
+
+    fn link_anonymous(&mut self, anon: &str, id: i64) -> Result<()> {
+        self.store.link_anonymous_id(anon, id)?;
+        self.anonymous_ids.insert(anon.to_string(), id);
+        Ok(())
+    }
+
+    fn create_user(&mut self, user_id: Option<&str>, event: &Event) -> Result<i64> {
+        let id = self.store.insert_user(user_id, event.time)?;
+        let mut cached = Cached::clean(UserProfile::new(
+            id,
+            user_id.map(str::to_string),
+            event.time,
+        ));
+        cached.dirty = true;
+        self.users.insert(id, cached);
+        if let Some(user_id) = user_id {
+            self.user_ids.insert(user_id.to_string(), id);
+        }
+        Ok(id)
+    }
+
+    pub(super) fn user(&mut self, id: i64) -> Result<&mut Cached<UserProfile>> {
+        if !self.users.contains_key(&id) {
+            let profile = self.store.load_user(id)?;
+            self.users.insert(id, Cached::clean(profile));
+        }
+        Ok(self.users.get_mut(&id).expect("inserted above"))
+    }
+
+    fn merge_users(&mut self, from: i64, into: i64) -> Result<()> {
+        self.user(from)?;
+        self.user(into)?;
+        let absorbed = self.users.remove(&from).expect("loaded above").profile;
+        let target = self.users.get_mut(&into).expect("loaded above");
+        let changed = target.profile.absorb(absorbed);
+        target.dirty = true;
+        target.dirty_attrs.extend(changed);
+        self.store.merge_user_rows(from, into)?;
+        self.merged.insert(from, into);
+        Ok(())
+    }
+
+    // ---- profile fields and attributes ----
+
+    fn apply_user_changes(&mut self, loc: Location<'_>, user: i64, event: &Event) -> Result<()> {
+        let clock = event.clock;
+        let ua = user_agent(&event.context).map(|ua| self.ua.get(ua));
+        let mut fields: Vec<(UserField, Option<Scalar>)> =
+            context_fields(&event.context, ua.as_deref())
+                .into_iter()
+                .map(|(f, v)| (f, Some(Scalar::Text(v))))
+                .collect();
+        if let Some(anon) = &event.anonymous_id {
+            fields.push((UserField::AnonymousId, Some(Scalar::Text(anon.clone()))));
+        }
+        let changes = user_trait_changes(&event.user_traits);
+        fields.extend(changes.fields);
+        self.report_ignored(loc, &changes.ignored);
+        let audience = event.audience_key().map(|k| k.to_snake_case());
+        let mut attributes = Vec::with_capacity(changes.custom.len());
+        for (name, value) in &changes.custom {
+            let auto_type = if audience.as_deref() == Some(name.as_str()) {
+                AttrType::Boolean
+            } else {
+                AttrType::String
+            };
+            if let Some(attr) = self.typed_value(loc, Scope::User, "", name, value, auto_type)? {
+                attributes.push(attr);
+            }
+        }
+        let cached = self.user(user)?;
+        let profile = &mut cached.profile;
+        let mut dirty = profile.record.touch(event.time);
+        for (field, value) in fields {
+            dirty |= profile.set_field(field, value, clock);
+        }
+        for (attr, value) in attributes {
+            if profile.record.set_attribute(attr, value, clock) {
+                cached.dirty_attrs.push(attr);
+            }
+        }
+        cached.dirty |= dirty;
+        Ok(())
+    }
+
+    /// A custom value typed by its attribute (created with `auto_type` if new); None
+    /// when it cannot be converted (reported).
+    fn typed_value(
+        &mut self,
+        loc: Location<'_>,
+        scope: Scope,
+        event: &str,
+        name: &str,
+        value: &Value,
+        auto_type: AttrType,
+    ) -> Result<Option<(i64, Option<Scalar>)>> {
+        let (id, ty) = self
+            .registry
+            .get_or_create(self.store, scope, event, name, auto_type)?;
+        match convert(value, ty) {
+            Ok(scalar) => Ok(Some((id, scalar))),
+            Err(err) => {
+                let reason = format!(
+                    "cannot be converted to {ty}: attribute {name} is {}",
+                    err.ty
+                );
+                self.report_ignored(
+                    loc,
+                    &[Ignored {
+                        attribute: name.to_string(),
+                        value: value.to_string(),
+                        reason,
+                    }],
+                );
+                Ok(None)
+            }
+        }
+    }
+
+    fn report_ignored(&mut self, loc: Location<'_>, ignored: &[Ignored]) {
+        for i in ignored {
+            let value = IgnoredValue {
+                source: loc.source.to_string(),
+                line: loc.line,
+                attribute: i.attribute.clone(),
+                value: i.value.clone(),
+                reason: i.reason.clone(),
+            };
+            self.observer.ignored(&value);
+            self.summary.add_ignored(value);
+        }
+    }
+
+    // ---- page, track, group ----
+
+    fn apply_page(&mut self, user: i64, event: &Event) -> Result<()> {
+        let cached = self.user(user)?;
+        cached.profile.record_page_view(event.time);
+        cached.dirty = true;
+        let page_context = event.context.get("page");
+        let field = |key: &str| -> Option<&str> {
+            event
+                .properties
+                .get(key)
+                .and_then(Value::as_str)
+                .or_else(|| page_context?.get(key)?.as_str())
+        };
+        let properties = serde_json::to_string(&event.properties)?;
+        let timestamp = format_timestamp(event.time);
+        self.store.insert_page(&NewPage {
+            message_id: &event.message_id,
+            user_ref: user,
+            anonymous_id: event.anonymous_id.as_deref(),
+            name: event.name.as_deref(),
+            url: field("url"),
+            path: field("path"),
+            title: field("title"),
+            referrer: field("referrer"),
+            timestamp: &timestamp,
+            properties: &properties,
+        })
+    }
+
+    fn apply_track(&mut self, loc: Location<'_>, user: i64, event: &Event) -> Result<()> {
+        let name = event
+            .name
+            .as_deref()
+            .expect("decode requires event for track");
+        let mut properties = Map::new();
+        for (key, value) in &event.properties {
+            if let Some((id, scalar)) =
+                self.typed_value(loc, Scope::Event, name, key, value, AttrType::String)?
+            {
+                let _ = id;
+                let ty = self.registry_type(name, key);
+                properties.insert(
+                    key.clone(),
+                    scalar.map(|s| s.to_json(ty)).unwrap_or(Value::Null),
+                );
+            }
+        }
+        let properties = Value::Object(properties).to_string();
+        let timestamp = format_timestamp(event.time);
+        self.store.insert_event(
+            &event.message_id,
+            user,
+            event.anonymous_id.as_deref(),
+            name,
+            &timestamp,
+            &properties,
+        )
+    }
+
+    fn registry_type(&mut self, event: &str, name: &str) -> AttrType {
+        self.registry
+            .get_or_create(self.store, Scope::Event, event, name, AttrType::String)
+            .map(|(_, ty)| ty)
+            .unwrap_or(AttrType::String)
+    }
+
+    fn apply_group(&mut self, loc: Location<'_>, user: i64, event: &Event) -> Result<()> {
+        let group_id = event
+            .group_id
+            .as_deref()
+            .expect("decode requires groupId for group");
+        let company = self.company(group_id, event)?;
+        let changes = company_trait_changes(&event.company_traits);
+        self.report_ignored(loc, &changes.ignored);
+        let mut attributes = Vec::with_capacity(changes.custom.len());
+        for (name, value) in &changes.custom {
+            if let Some(attr) =
+                self.typed_value(loc, Scope::Company, "", name, value, AttrType::String)?
+            {
+                attributes.push(attr);
+            }
+        }
+        let cached = self
+            .companies
+            .get_mut(&company)
+            .expect("loaded by company()");
+        let record: &mut Record = &mut cached.profile.record;
+        let mut dirty = record.touch(event.time);
+        for (field, value) in changes.fields {
+            dirty |= record.set_field(CompanyField::index(field), value, event.clock);
+        }
+        for (attr, value) in attributes {
+            if record.set_attribute(attr, value, event.clock) {
+                cached.dirty_attrs.push(attr);
+            }
+        }
+        cached.dirty |= dirty;
+        self.store.add_membership(company, user, event.time)
+    }
+
+    fn company(&mut self, group_id: &str, event: &Event) -> Result<i64> {
+        let id = match self.group_ids.get(group_id) {
+            Some(id) => *id,
+            None => {
+                let id = match self.store.company_ref(group_id)? {
+                    Some(id) => id,
+                    None => {
+                        let id = self.store.insert_company(group_id, event.time)?;
+                        let profile = CompanyProfile {
+                            id,
+                            group_id: group_id.to_string(),
+                            record: Record::new(CompanyField::ALL.len(), event.time),
+                        };
+                        let mut cached = Cached::clean(profile);
+                        cached.dirty = true;
+                        self.companies.insert(id, cached);
+                        id
+                    }
+                };
+                self.group_ids.insert(group_id.to_string(), id);
+                id
+            }
+        };
+        if !self.companies.contains_key(&id) {
+            let profile = self.store.load_company(id)?;
+            self.companies.insert(id, Cached::clean(profile));
+        }
+        Ok(id)
+    }
+
+    // ---- writing ----
+
+    /// Writes every dirty profile.
+    pub(super) fn flush(&mut self) -> Result<()> {
+        for cached in self.users.values_mut() {
+            if cached.dirty || !cached.dirty_attrs.is_empty() {
+                self.store
+                    .save_user(&cached.profile, cached.dirty_attrs.drain(..))?;
+                cached.dirty = false;
+            }
+        }
+        for cached in self.companies.values_mut() {
+            if cached.dirty || !cached.dirty_attrs.is_empty() {
+                self.store
+                    .save_company(&cached.profile, cached.dirty_attrs.drain(..))?;
+                cached.dirty = false;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,512 @@
+//! The one ingest pipeline: source -> decode -> apply -> batched sink.
+//!
+//! Every front-end (the `ingest` command, the demo, the HTTP server) hands raw events
+//! to an [`Ingestor`], which decodes them, applies the destination's semantics to
+//! cached profiles and writes them in large transactions.
+
+mod apply;
+mod registry;
+mod source;
+mod summary;
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value};
+
+use crate::semantics::context::UaCache;
+use crate::semantics::domains::normalize_domain;
+use crate::semantics::event::{Decoded, WireEvent, decode};
+use crate::semantics::{company::CompanyProfile, profile::UserProfile};
+use crate::store::Store;
+use registry::Registry;
+
+pub use source::{Input, MAX_LINE};
+pub use summary::{ByType, IgnoredValue, Observer, Quiet, Rejection, Summary, Unreadable};
+
+/// How a run is set up.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// The request's domain for every event (`--origin`); else each event's page URL.
+    pub origin: Option<String>,
+    /// Events per transaction.
+    pub batch_size: usize,
+    /// The time given to events that carry none.
+    pub now: DateTime<Utc>,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            origin: None,
+            batch_size: 10_000,
+            now: Utc::now(),
+        }
+    }
+}
+
+/// What happened to one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Applied,
+    Duplicate,
+    Skipped(String),
+    Rejected(String),
+}
+
+/// Where an input came from, for messages.
+#[derive(Debug, Clone, Copy)]
+pub struct Location<'a> {
+    pub source: &'a str,
+    pub line: u64,
+    pub item: Option<usize>,
+}
+
+/// A profile held in memory for the run, and what of it must be written.
+pub(crate) struct Cached<T> {
+    pub profile: T,
+    pub dirty: bool,
+    pub dirty_attrs: Vec<i64>,
+}
+
+impl<T> Cached<T> {
+    fn clean(profile: T) -> Cached<T> {
+        Cached {
+            profile,
+            dirty: false,
+            dirty_attrs: Vec::new(),
+        }
+    }
+}
+
+/// Profiles cached at most; past this the cache is emptied after a commit.
+const CACHE_LIMIT: usize = 20_000;
+
+/// Applies events to a store. Call [`Ingestor::finish`] at the end: work since the
+/// last commit is otherwise rolled back.
+pub struct Ingestor<'a> {
+    store: &'a Store,
+    observer: &'a mut dyn Observer,
+    options: IngestOptions,
+    origin_host: Option<String>,
+    trusted: Vec<String>,
+    registry: Registry,
+    ua: UaCache,
+    users: HashMap<i64, Cached<UserProfile>>,
+    companies: HashMap<i64, Cached<CompanyProfile>>,
+    user_ids: HashMap<String, i64>,
+    anonymous_ids: HashMap<String, i64>,
+    group_ids: HashMap<String, i64>,
+    /// Profiles merged away during this transaction -> the profile they became.
+    merged: HashMap<i64, i64>,
+    summary: Summary,
+    in_transaction: bool,
+    pending: usize,
+    data_version: i64,
+}
+
+impl<'a> Ingestor<'a> {
+    pub fn new(
+        store: &'a Store,
+        options: IngestOptions,
+        observer: &'a mut dyn Observer,
+    ) -> Result<Ingestor<'a>> {
+        let origin_host = match &options.origin {
+            Some(origin) => Some(normalize_domain(origin).map_err(crate::Error::Usage)?),
+            None => None,
+        };
+        Ok(Ingestor {
+            store,
+            observer,
+            options,
+            origin_host,
+            trusted: Vec::new(),
+            registry: Registry::default(),
+            ua: UaCache::default(),
+            users: HashMap::new(),
+            companies: HashMap::new(),
+            user_ids: HashMap::new(),
+            anonymous_ids: HashMap::new(),
+            group_ids: HashMap::new(),
+            merged: HashMap::new(),
+            summary: Summary::default(),
+            in_transaction: false,
+            pending: 0,
+            data_version: i64::MIN,
+        })
+    }
+
+    /// The summary so far.
+    pub fn summary(&self) -> &Summary {
+        &self.summary
+    }
+
+    /// Reads an input to its end, applying each line. `progress` is told the bytes read.
+    pub fn ingest_input(
+        &mut self,
+        input: &mut Input,
+        progress: &mut dyn FnMut(u64, &Summary),
+    ) -> Result<()> {
+        let mut buf = Vec::with_capacity(4096);
+        let mut line = 0u64;
+        let mut seen_content = false;
+        loop {
+            let (consumed, too_long) = match input.read_line(&mut buf) {
+                Ok(r) => r,
+                Err(e) => {
+                    self.unreadable(&input.name, format!("read error after line {line}: {e}"));
+                    return Ok(());
+                }
+            };
+            if consumed == 0 {
+                break;
+            }
+            line += 1;
+            if !seen_content {
+                if buf.trim_ascii().is_empty() {
+                    progress(consumed as u64, &self.summary);
+                    continue;
+                }
+                seen_content = true;
+                if buf.contains(&0) {
+                    self.unreadable(
+                        &input.name,
+                        "binary data (a NUL byte), not ndjson text".to_string(),
+                    );
+                    return Ok(());
+                }
+                if !too_long && starts_document(&buf) {
+                    let first_line = line;
+                    match read_document(input, &buf, &mut line)? {
+                        Document::Whole(value) => {
+                            let loc = Location {
+                                source: &input.name,
+                                line: first_line,
+                                item: None,
+                            };
+                            self.ingest_document(loc, value)?;
+                            progress(input.size.unwrap_or(0), &self.summary);
+                            return Ok(());
+                        }
+                        Document::Lines(lines) => {
+                            for (offset, text) in lines.iter().enumerate() {
+                                let loc = Location {
+                                    source: &input.name,
+                                    line: first_line + offset as u64,
+                                    item: None,
+                                };
+                                self.ingest_line(loc, text)?;
+                            }
+                            progress(
+                                lines.iter().map(|l| l.len() as u64 + 1).sum(),
+                                &self.summary,
+                            );
+                            continue;
+                        }
+                    }
+                }
+            }
+            let loc = Location {
+                source: &input.name,
+                line,
+                item: None,
+            };
+            if too_long {
+                self.summary.received += 1;
+                let reason = format!("line longer than {} MiB: not one event", MAX_LINE >> 20);
+                self.reject(loc, reason, &buf)?;
+            } else {
+                self.ingest_line(loc, &buf)?;
+            }
+            progress(consumed as u64, &self.summary);
+        }
+        Ok(())
+    }
+
+    /// Applies one line: an event object, a JSON array of events, or a Segment batch.
+    /// Blank lines are passed over.
+    pub fn ingest_line(&mut self, loc: Location<'_>, raw: &[u8]) -> Result<()> {
+        let text = raw.trim_ascii();
+        if text.is_empty() {
+            return Ok(());
+        }
+        if let Err(e) = std::str::from_utf8(text) {
+            self.summary.received += 1;
+            return self.reject(
+                loc,
+                format!("not valid UTF-8 (at byte {})", e.valid_up_to()),
+                raw,
+            );
+        }
+        match text[0] {
+            b'{' => match serde_json::from_slice::<WireEvent>(text) {
+                Ok(wire) if wire.kind.is_none() && wire.batch.is_some() => {
+                    let value = serde_json::from_slice(text)?;
+                    self.ingest_document(loc, value)
+                }
+                Ok(wire) => {
+                    self.summary.received += 1;
+                    self.ingest_wire(loc, wire, text).map(drop)
+                }
+                Err(e) => {
+                    self.summary.received += 1;
+                    self.reject(loc, json_error(&e), raw)
+                }
+            },
+            b'[' => match serde_json::from_slice::<Value>(text) {
+                Ok(value) => self.ingest_document(loc, value),
+                Err(e) => {
+                    self.summary.received += 1;
+                    self.reject(loc, json_error(&e), raw)
+                }
+            },
+            _ => {
+                self.summary.received += 1;
+                let reason = match serde_json::from_slice::<Value>(text) {
+                    Ok(_) => "not a JSON object (expected one event per line)".to_string(),
+                    Err(e) => json_error(&e),
+                };
+                self.reject(loc, reason, raw)
+            }
+        }
+    }
+
+    /// Applies a parsed document: an array of events, a batch `{"batch": [...]}`, or
+    /// one event.
+    pub fn ingest_document(&mut self, loc: Location<'_>, value: Value) -> Result<()> {
+        match value {
+            Value::Array(items) => {
+                for (index, item) in items.into_iter().enumerate() {
+                    let loc = Location {
+                        item: Some(index),
+                        ..loc
+                    };
+                    self.ingest_value(loc, item)?;
+                }
+                Ok(())
+            }
+            Value::Object(mut object)
+                if !object.contains_key("type") && object.contains_key("batch") =>
+            {
+                let Some(Value::Array(items)) = object.remove("batch") else {
+                    self.summary.received += 1;
+                    let raw = Value::Object(object).to_string();
+                    return self.reject(
+                        loc,
+                        "\"batch\" is not an array".to_string(),
+                        raw.as_bytes(),
+                    );
+                };
+                let shared_context = object.remove("context");
+                for (index, item) in items.into_iter().enumerate() {
+                    let loc = Location {
+                        item: Some(index),
+                        ..loc
+                    };
+                    self.ingest_value(loc, with_batch_context(item, shared_context.as_ref()))?;
+                }
+                Ok(())
+            }
+            other => self.ingest_value(loc, other).map(drop),
+        }
+    }
+
+    /// Applies one event given as a JSON value.
+    pub fn ingest_value(&mut self, loc: Location<'_>, value: Value) -> Result<Outcome> {
+        self.summary.received += 1;
+        let raw = value.to_string();
+        if !value.is_object() {
+            let reason = "not a JSON object (expected an event)".to_string();
+            self.reject(loc, reason.clone(), raw.as_bytes())?;
+            return Ok(Outcome::Rejected(reason));
+        }
+        match serde_json::from_value::<WireEvent>(value) {
+            Ok(wire) => self.ingest_wire(loc, wire, raw.as_bytes()),
+            Err(e) => {
+                let reason = format!("invalid event: {e}");
+                self.reject(loc, reason.clone(), raw.as_bytes())?;
+                Ok(Outcome::Rejected(reason))
+            }
+        }
+    }
+
+    fn ingest_wire(&mut self, loc: Location<'_>, wire: WireEvent, raw: &[u8]) -> Result<Outcome> {
+        let event = match decode(wire, raw, self.options.now) {
+            Ok(Decoded::Event(event)) => event,
+            Ok(Decoded::Skipped(reason)) => {
+                self.summary.skipped += 1;
+                return Ok(Outcome::Skipped(reason));
+            }
+            Err(reason) => {
+                self.reject(loc, reason.clone(), raw)?;
+                return Ok(Outcome::Rejected(reason));
+            }
+        };
+        self.begin_if_needed()?;
+        if let Some(reason) = self.forbidden_domain(&event) {
+            self.reject(loc, reason.clone(), raw)?;
+            return Ok(Outcome::Rejected(reason));
+        }
+        if !self.store.remember_message(&event.message_id)? {
+            self.summary.duplicates += 1;
+            return Ok(Outcome::Duplicate);
+        }
+        self.apply(loc, &event)?;
+        self.summary.applied += 1;
+        let by_type = &mut self.summary.applied_by_type;
+        match event.kind {
+            crate::semantics::event::Kind::Identify => by_type.identify += 1,
+            crate::semantics::event::Kind::Page => by_type.page += 1,
+            crate::semantics::event::Kind::Track => by_type.track += 1,
+            crate::semantics::event::Kind::Group => by_type.group += 1,
+        }
+        self.pending += 1;
+        if self.pending >= self.options.batch_size {
+            self.commit()?;
+        }
+        Ok(Outcome::Applied)
+    }
+
+    /// Writes what is cached and commits the open transaction, if any.
+    pub fn commit(&mut self) -> Result<()> {
+        if !self.in_transaction {
+            return Ok(());
+        }
+        self.flush()?;
+        self.store.commit()?;
+        self.in_transaction = false;
+        self.pending = 0;
+        self.merged.clear();
+        self.data_version = self.store.data_version()?;
+        if self.users.len() > CACHE_LIMIT || self.companies.len() > CACHE_LIMIT {
+            self.clear_caches();
+        }
+        Ok(())
+    }
+
+    /// Commits what is left and returns the summary.
+    pub fn finish(mut self) -> Result<Summary> {
+        self.commit()?;
+        Ok(std::mem::take(&mut self.summary))
+    }
+
+    /// Notes an input that could not be read at all.
+    pub fn unreadable(&mut self, source: &str, reason: String) {
+        self.summary.unreadable.push(Unreadable {
+            source: source.to_string(),
+            reason,
+        });
+    }
+
+    fn begin_if_needed(&mut self) -> Result<()> {
+        if self.in_transaction {
+            return Ok(());
+        }
+        let version = self.store.data_version()?;
+        if version != self.data_version {
+            // First transaction, or another process wrote since our last commit.
+            self.clear_caches();
+            self.registry = Registry::load(self.store)?;
+            self.trusted = self
+                .store
+                .domains()?
+                .into_iter()
+                .map(|d| d.domain)
+                .collect();
+        }
+        self.store.begin()?;
+        self.in_transaction = true;
+        Ok(())
+    }
+
+    fn clear_caches(&mut self) {
+        self.users.clear();
+        self.companies.clear();
+        self.user_ids.clear();
+        self.anonymous_ids.clear();
+        self.group_ids.clear();
+    }
+
+    fn reject(&mut self, loc: Location<'_>, reason: String, raw: &[u8]) -> Result<()> {
+        let rejection = Rejection {
+            source: loc.source.to_string(),
+            line: loc.line,
+            item: loc.item,
+            reason,
+        };
+        self.observer.rejected(&rejection, raw)?;
+        self.summary.add_rejection(rejection);
+        Ok(())
+    }
+}
+
+impl Drop for Ingestor<'_> {
+    fn drop(&mut self) {
+        if self.in_transaction {
+            // Not finished (an error): the open batch is rolled back, whole.
+            let _ = self.store.rollback();
+        }
+    }
+}
+
+fn json_error(e: &serde_json::Error) -> String {
+    if e.is_data() {
+        format!("invalid event: {e}")
+    } else {
+        format!("invalid JSON: {e}")
+    }
+}
+
+/// A batch's top-level `context` applies to each item (the item's own keys win).
+fn with_batch_context(item: Value, shared: Option<&Value>) -> Value {
+    let (Value::Object(mut object), Some(Value::Object(shared))) = (item.clone(), shared) else {
+        return item;
+    };
+    let mut context: Map<String, Value> = shared.clone();
+    if let Some(Value::Object(own)) = object.remove("context") {
+        context.extend(own);
+    }
+    object.insert("context".to_string(), Value::Object(context));
+    Value::Object(object)
+}
+
+/// A first line that opens a JSON document spread over several lines.
+fn starts_document(line: &[u8]) -> bool {
+    let text = line.trim_ascii();
+    matches!(text.first(), Some(b'[') | Some(b'{'))
+        && serde_json::from_slice::<serde::de::IgnoredAny>(text).is_err()
+}
+
+enum Document {
+    /// The whole input was one JSON value.
+    Whole(Value),
+    /// It was not: the lines read so far, to take one by one.
+    Lines(Vec<Vec<u8>>),
+}
+
+/// How much of an input is held to try it as one multi-line document.
+const MAX_DOCUMENT: usize = 64 * 1024 * 1024;
+
+fn read_document(input: &mut Input, first: &[u8], line: &mut u64) -> Result<Document> {
+    let mut lines = vec![first.to_vec()];
+    let mut size = first.len();
+    let mut buf = Vec::new();
+    loop {
+        let (consumed, too_long) = input.read_line(&mut buf)?;
+        if consumed == 0 {
+            break;
+        }
+        *line += 1;
+        size += buf.len() + 1;
+        lines.push(buf.clone());
+        if too_long || size > MAX_DOCUMENT {
+            return Ok(Document::Lines(lines));
+        }
+    }
+    let whole = lines.join(&b'\n');
+    match serde_json::from_slice::<Value>(&whole) {
+        Ok(value) => Ok(Document::Whole(value)),
+        Err(_) => Ok(Document::Lines(lines)),
+    }
+}

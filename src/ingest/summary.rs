@@ -1,0 +1,126 @@
+//! What an ingest run did, and what it tells its observer as it goes.
+
+use serde::Serialize;
+
+/// An input the run could not apply, with where it was.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejection {
+    /// File name, `-` for standard input, or the front-end's name for the source.
+    pub source: String,
+    /// 1-based line number.
+    pub line: u64,
+    /// 0-based position inside a JSON array or batch on that line, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<usize>,
+    pub reason: String,
+}
+
+/// A value that was ignored because it could not be converted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct IgnoredValue {
+    pub source: String,
+    pub line: u64,
+    pub attribute: String,
+    pub value: String,
+    pub reason: String,
+}
+
+/// An input that could not be read at all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unreadable {
+    pub source: String,
+    pub reason: String,
+}
+
+/// Applied events by call type.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ByType {
+    pub identify: u64,
+    pub page: u64,
+    pub track: u64,
+    pub group: u64,
+}
+
+/// The summary of a run (`ingest --json`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Events received (each line, and each item of an array or batch).
+    pub received: u64,
+    pub applied: u64,
+    pub rejected: u64,
+    /// Call types this destination does not take (alias, screen).
+    pub skipped: u64,
+    /// Events whose messageId was applied before.
+    pub duplicates: u64,
+    /// Values that could not be converted to their attribute's type.
+    pub ignored_values: u64,
+    pub applied_by_type: ByType,
+    /// The first [`Summary::LISTED`] rejections (all go to the observer).
+    pub rejections: Vec<Rejection>,
+    /// The first [`Summary::LISTED`] ignored values.
+    pub ignored: Vec<IgnoredValue>,
+    /// Inputs that could not be read at all.
+    pub unreadable: Vec<Unreadable>,
+}
+
+impl Summary {
+    /// How many rejections and ignored values the summary lists.
+    pub const LISTED: usize = 1000;
+
+    pub(crate) fn add_rejection(&mut self, rejection: Rejection) {
+        self.rejected += 1;
+        if self.rejections.len() < Self::LISTED {
+            self.rejections.push(rejection);
+        }
+    }
+
+    pub(crate) fn add_ignored(&mut self, ignored: IgnoredValue) {
+        self.ignored_values += 1;
+        if self.ignored.len() < Self::LISTED {
+            self.ignored.push(ignored);
+        }
+    }
+
+    /// Folds another run's summary into this one.
+    pub fn merge(&mut self, other: Summary) {
+        self.received += other.received;
+        self.applied += other.applied;
+        self.skipped += other.skipped;
+        self.duplicates += other.duplicates;
+        self.applied_by_type.identify += other.applied_by_type.identify;
+        self.applied_by_type.page += other.applied_by_type.page;
+        self.applied_by_type.track += other.applied_by_type.track;
+        self.applied_by_type.group += other.applied_by_type.group;
+        self.rejected += other.rejected;
+        self.ignored_values += other.ignored_values;
+        for r in other.rejections {
+            if self.rejections.len() < Self::LISTED {
+                self.rejections.push(r);
+            }
+        }
+        for i in other.ignored {
+            if self.ignored.len() < Self::LISTED {
+                self.ignored.push(i);
+            }
+        }
+        self.unreadable.extend(other.unreadable);
+    }
+}
+
+/// Told about every rejection and ignored value as the run goes (the command line
+/// prints them and writes the rejects file; a server collects them per request).
+pub trait Observer {
+    /// `raw` is the rejected input, verbatim.
+    fn rejected(&mut self, rejection: &Rejection, raw: &[u8]) -> anyhow::Result<()>;
+    fn ignored(&mut self, ignored: &IgnoredValue);
+}
+
+/// An observer that only counts (the summary has the rest).
+pub struct Quiet;
+
+impl Observer for Quiet {
+    fn rejected(&mut self, _: &Rejection, _: &[u8]) -> anyhow::Result<()> {
+        Ok(())
+    }
+    fn ignored(&mut self, _: &IgnoredValue) {}
+}

@@ -1,0 +1,354 @@
+//! Decoding a Segment event: from the wire shape to a validated [`Event`].
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::lww::Clock;
+use super::time::{from_unix_seconds, parse_timestamp};
+
+/// The call types this destination applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Identify,
+    Page,
+    Track,
+    Group,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Identify => "identify",
+            Kind::Page => "page",
+            Kind::Track => "track",
+            Kind::Group => "group",
+        }
+    }
+}
+
+/// A string or a number where Segment expects a string (ids, timestamps); sources
+/// that send numbers are common enough to accept.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum Loose {
+    Text(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+}
+
+impl Loose {
+    fn into_text(self) -> String {
+        match self {
+            Loose::Text(s) => s,
+            Loose::Int(n) => n.to_string(),
+            Loose::Float(x) => x.to_string(),
+            Loose::Bool(b) => b.to_string(),
+        }
+    }
+}
+
+/// An event as sent: every field optional, so that validation can say what is missing.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireEvent {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub user_id: Option<Loose>,
+    pub anonymous_id: Option<Loose>,
+    pub message_id: Option<Loose>,
+    pub timestamp: Option<Loose>,
+    pub original_timestamp: Option<Loose>,
+    pub sent_at: Option<Loose>,
+    pub received_at: Option<Loose>,
+    pub event: Option<Loose>,
+    pub name: Option<Loose>,
+    pub group_id: Option<Loose>,
+    pub traits: Option<Map<String, Value>>,
+    pub properties: Option<Map<String, Value>>,
+    pub context: Option<Map<String, Value>>,
+    /// Set on a Segment batch envelope `{"batch": [...]}` sent as one line.
+    pub batch: Option<Vec<Value>>,
+}
+
+/// A validated event, ready to apply.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub kind: Kind,
+    pub user_id: Option<String>,
+    pub anonymous_id: Option<String>,
+    /// As sent, or derived from the content when absent.
+    pub message_id: String,
+    pub time: DateTime<Utc>,
+    pub clock: Clock,
+    /// The user's traits: `context.traits`, overlaid by identify's own `traits`.
+    pub user_traits: Map<String, Value>,
+    /// group's `traits` (the company's).
+    pub company_traits: Map<String, Value>,
+    pub properties: Map<String, Value>,
+    /// track's `event`, page's `name`.
+    pub name: Option<String>,
+    pub group_id: Option<String>,
+    pub context: Map<String, Value>,
+}
+
+impl Event {
+    /// The page URL the event was sent from (`context.page.url`).
+    pub fn page_url(&self) -> Option<&str> {
+        self.context.get("page")?.get("url")?.as_str()
+    }
+
+    /// The Engage audience this identify reports membership of, if any.
+    pub fn audience_key(&self) -> Option<&str> {
+        let personas = self.context.get("personas")?;
+        if personas.get("computation_class")?.as_str()? != "audience" {
+            return None;
+        }
+        personas.get("computation_key")?.as_str()
+    }
+}
+
+/// What decoding an event came to.
+#[derive(Debug)]
+pub enum Decoded {
+    Event(Box<Event>),
+    /// A call type this destination does not take (alias, screen).
+    Skipped(String),
+}
+
+/// Call types that are valid Segment calls but not part of this destination.
+const SKIPPED_TYPES: &[&str] = &["alias", "screen"];
+
+/// Validates a wire event. `content` is the event's raw text, from which a messageId is
+/// derived when none was sent; `now` is the time of last resort.
+pub fn decode(wire: WireEvent, content: &[u8], now: DateTime<Utc>) -> Result<Decoded, String> {
+    let kind = match wire.kind.as_deref().map(str::trim) {
+        None | Some("") => return Err("missing \"type\"".to_string()),
+        Some("identify") => Kind::Identify,
+        Some("page") => Kind::Page,
+        Some("track") => Kind::Track,
+        Some("group") => Kind::Group,
+        Some(other) if SKIPPED_TYPES.contains(&other) => {
+            return Ok(Decoded::Skipped(format!(
+                "{other} calls are not taken by the User.com destination"
+            )));
+        }
+        Some(other) => return Err(format!("unknown type {other:?}")),
+    };
+    let time = event_time(&wire, now)?;
+    let user_id = non_empty(wire.user_id);
+    let anonymous_id = non_empty(wire.anonymous_id);
+    if user_id.is_none() && anonymous_id.is_none() {
+        return Err("neither userId nor anonymousId: every call needs one".to_string());
+    }
+    let name = non_empty(if kind == Kind::Track {
+        wire.event
+    } else {
+        wire.name
+    });
+    if kind == Kind::Track && name.is_none() {
+        return Err("track without \"event\"".to_string());
+    }
+    let group_id = non_empty(wire.group_id);
+    if kind == Kind::Group && group_id.is_none() {
+        return Err("group without \"groupId\"".to_string());
+    }
+    let message_id = match non_empty(wire.message_id) {
+        Some(id) => id,
+        None => derived_message_id(content),
+    };
+    let context = wire.context.unwrap_or_default();
+    let mut user_traits = match context.get("traits") {
+        Some(Value::Object(traits)) => traits.clone(),
+        _ => Map::new(),
+    };
+    let mut company_traits = Map::new();
+    let traits = wire.traits.unwrap_or_default();
+    match kind {
+        Kind::Group => company_traits = traits,
+        _ => user_traits.extend(traits),
+    }
+    Ok(Decoded::Event(Box::new(Event {
+        kind,
+        user_id,
+        anonymous_id,
+        clock: Clock::new(time, &message_id),
+        message_id,
+        time,
+        user_traits,
+        company_traits,
+        properties: wire.properties.unwrap_or_default(),
+        name,
+        group_id,
+        context,
+    })))
+}
+
+fn non_empty(value: Option<Loose>) -> Option<String> {
+    let text = value?.into_text();
+    if text.trim().is_empty() {
+        None
+    } else {
+        Some(text)
+    }
+}
+
+/// `timestamp`, else `originalTimestamp`, else `sentAt`, else `receivedAt`, else now.
+fn event_time(wire: &WireEvent, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let candidates = [
+        ("timestamp", &wire.timestamp),
+        ("originalTimestamp", &wire.original_timestamp),
+        ("sentAt", &wire.sent_at),
+        ("receivedAt", &wire.received_at),
+    ];
+    for (field, value) in candidates {
+        let parsed = match value {
+            None => continue,
+            Some(Loose::Text(text)) => parse_timestamp(text),
+            Some(Loose::Int(n)) => from_unix_seconds(*n as f64),
+            Some(Loose::Float(x)) => from_unix_seconds(*x),
+            Some(Loose::Bool(_)) => None,
+        };
+        return parsed.ok_or_else(|| format!("{field} is not an ISO 8601 time: {value:?}"));
+    }
+    Ok(now)
+}
+
+/// A stable messageId for an event sent without one, so replays are not double-counted.
+pub fn derived_message_id(content: &[u8]) -> String {
+    let digest = Sha256::digest(trim_ascii(content));
+    let mut id = String::with_capacity(8 + 32);
+    id.push_str("derived-");
+    for byte in &digest[..16] {
+        id.push_str(&format!("{byte:02x}"));
+    }
+    id
+}
+
+fn trim_ascii(bytes: &[u8]) -> &[u8] {
+    bytes.trim_ascii()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        parse_timestamp("2026-11-01T00:00:00Z").unwrap()
+    }
+
+    fn decode_str(text: &str) -> Result<Decoded, String> {
+        let wire: WireEvent = serde_json::from_str(text).unwrap();
+        decode(wire, text.as_bytes(), now())
+    }
+
+    fn event(text: &str) -> Event {
+        match decode_str(text).unwrap() {
+            Decoded::Event(e) => *e,
+            Decoded::Skipped(r) => panic!("skipped: {r}"),
+        }
+    }
+
+    #[test]
+    fn needs_a_type() {
+        assert_eq!(
+            decode_str(r#"{"userId":"u"}"#).unwrap_err(),
+            "missing \"type\""
+        );
+        assert_eq!(
+            decode_str(r#"{"type":"launch","userId":"u"}"#).unwrap_err(),
+            "unknown type \"launch\""
+        );
+    }
+
+    #[test]
+    fn needs_an_id() {
+        let err = decode_str(r#"{"type":"identify","userId":"  "}"#).unwrap_err();
+        assert!(err.contains("neither userId nor anonymousId"), "{err}");
+    }
+
+    #[test]
+    fn track_needs_event_and_group_needs_group_id() {
+        assert_eq!(
+            decode_str(r#"{"type":"track","userId":"u"}"#).unwrap_err(),
+            "track without \"event\""
+        );
+        assert_eq!(
+            decode_str(r#"{"type":"group","userId":"u"}"#).unwrap_err(),
+            "group without \"groupId\""
+        );
+    }
+
+    #[test]
+    fn alias_and_screen_are_skipped() {
+        for kind in ["alias", "screen"] {
+            let text = format!(r#"{{"type":"{kind}","userId":"u"}}"#);
+            assert!(matches!(decode_str(&text), Ok(Decoded::Skipped(_))));
+        }
+    }
+
+    #[test]
+    fn time_falls_back_in_order() {
+        let e = event(
+            r#"{"type":"page","userId":"u","originalTimestamp":"2026-10-02T00:00:00Z","sentAt":"2026-10-03T00:00:00Z"}"#,
+        );
+        assert_eq!(e.time, parse_timestamp("2026-10-02T00:00:00Z").unwrap());
+        let e = event(r#"{"type":"page","userId":"u","receivedAt":"2026-10-04T00:00:00Z"}"#);
+        assert_eq!(e.time, parse_timestamp("2026-10-04T00:00:00Z").unwrap());
+        assert_eq!(event(r#"{"type":"page","userId":"u"}"#).time, now());
+        let err = decode_str(r#"{"type":"page","userId":"u","timestamp":"soon"}"#).unwrap_err();
+        assert!(
+            err.starts_with("timestamp is not an ISO 8601 time"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn numeric_ids_are_accepted() {
+        let e = event(r#"{"type":"identify","userId":42}"#);
+        assert_eq!(e.user_id.as_deref(), Some("42"));
+    }
+
+    #[test]
+    fn missing_message_id_is_derived_from_content() {
+        let a = event(r#"{"type":"page","userId":"u"}"#);
+        let b = event(r#"{"type":"page","userId":"u"}  "#);
+        let c = event(r#"{"type":"page","userId":"v"}"#);
+        assert!(a.message_id.starts_with("derived-"));
+        assert_eq!(a.message_id, b.message_id);
+        assert_ne!(a.message_id, c.message_id);
+    }
+
+    #[test]
+    fn identify_traits_overlay_context_traits() {
+        let e = event(
+            r#"{"type":"identify","userId":"u","traits":{"email":"own@x.com"},"context":{"traits":{"email":"ctx@x.com","plan":"pro"}}}"#,
+        );
+        assert_eq!(e.user_traits["email"], "own@x.com");
+        assert_eq!(e.user_traits["plan"], "pro");
+    }
+
+    #[test]
+    fn group_traits_are_the_company_s() {
+        let e = event(
+            r#"{"type":"group","userId":"u","groupId":"g","traits":{"name":"Acme"},"context":{"traits":{"email":"u@x.com"}}}"#,
+        );
+        assert_eq!(e.company_traits["name"], "Acme");
+        assert_eq!(e.user_traits["email"], "u@x.com");
+        assert!(!e.user_traits.contains_key("name"));
+    }
+
+    #[test]
+    fn audience_key_only_for_audiences() {
+        let e = event(
+            r#"{"type":"identify","userId":"u","context":{"personas":{"computation_class":"audience","computation_key":"vip_users"}}}"#,
+        );
+        assert_eq!(e.audience_key(), Some("vip_users"));
+        let e = event(
+            r#"{"type":"identify","userId":"u","context":{"personas":{"computation_class":"trait","computation_key":"ltv"}}}"#,
+        );
+        assert_eq!(e.audience_key(), None);
+    }
+}

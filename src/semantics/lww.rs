@@ -1,0 +1,174 @@
+//! Last-write-wins by event time: what makes ingest order irrelevant.
+//!
+//! Every profile field and attribute value remembers the [`Clock`] of the event that
+//! wrote it; a value is replaced only by an event with a later clock. Clocks order by
+//! event time, then by a hash of the messageId, so two events at the same millisecond
+//! still have one deterministic winner.
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+/// When a value was written: event time in milliseconds and a tie-break.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Clock {
+    pub millis: i64,
+    pub tie: i64,
+}
+
+impl Clock {
+    /// The clock of an event.
+    pub fn new(time: DateTime<Utc>, message_id: &str) -> Clock {
+        let digest = Sha256::digest(message_id.as_bytes());
+        let mut tie = [0u8; 8];
+        tie.copy_from_slice(&digest[..8]);
+        Clock {
+            millis: time.timestamp_millis(),
+            tie: i64::from_be_bytes(tie),
+        }
+    }
+
+    /// Sixteen bytes, for a packed column.
+    pub fn to_bytes(self) -> [u8; 16] {
+        let mut out = [0u8; 16];
+        out[..8].copy_from_slice(&self.millis.to_be_bytes());
+        out[8..].copy_from_slice(&self.tie.to_be_bytes());
+        out
+    }
+
+    pub fn from_bytes(bytes: &[u8; 16]) -> Clock {
+        let (millis, tie) = bytes.split_at(8);
+        Clock {
+            millis: i64::from_be_bytes(millis.try_into().expect("8 bytes")),
+            tie: i64::from_be_bytes(tie.try_into().expect("8 bytes")),
+        }
+    }
+}
+
+/// A written value (`None`: explicitly cleared) and the clock that wrote it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lww<T> {
+    pub value: Option<T>,
+    pub clock: Clock,
+}
+
+/// Offers `value` written at `clock` to `slot`; it takes it if the slot is empty or
+/// older. Returns whether the slot changed.
+pub fn offer<T: PartialEq>(slot: &mut Option<Lww<T>>, value: Option<T>, clock: Clock) -> bool {
+    match slot {
+        Some(current) if current.clock >= clock => false,
+        Some(current) => {
+            current.clock = clock;
+            current.value = value;
+            true
+        }
+        None => {
+            *slot = Some(Lww { value, clock });
+            true
+        }
+    }
+}
+
+/// Packs a row of slot clocks (absent slots as zeros) into a blob.
+pub fn pack_clocks<T>(slots: &[Option<Lww<T>>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(slots.len() * 17);
+    for slot in slots {
+        match slot {
+            Some(lww) => {
+                out.push(1);
+                out.extend_from_slice(&lww.clock.to_bytes());
+            }
+            None => out.push(0),
+        }
+    }
+    out
+}
+
+/// Reads a blob written by [`pack_clocks`]: for each slot, whether it was set and when.
+/// A shorter blob (from an older schema with fewer fields) leaves the rest unset.
+pub fn unpack_clocks(blob: &[u8], count: usize) -> Vec<Option<Clock>> {
+    let mut out = Vec::with_capacity(count);
+    let mut rest = blob;
+    while out.len() < count {
+        match rest.split_first() {
+            Some((1, tail)) if tail.len() >= 16 => {
+                let bytes: &[u8; 16] = tail[..16].try_into().expect("16 bytes");
+                out.push(Some(Clock::from_bytes(bytes)));
+                rest = &tail[16..];
+            }
+            Some((0, tail)) => {
+                out.push(None);
+                rest = tail;
+            }
+            _ => {
+                out.resize(count, None);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::semantics::time::parse_timestamp;
+
+    fn clock(ts: &str, id: &str) -> Clock {
+        Clock::new(parse_timestamp(ts).unwrap(), id)
+    }
+
+    #[test]
+    fn newer_write_wins_whatever_the_order() {
+        let old = clock("2026-10-02T00:00:00Z", "a");
+        let new = clock("2026-10-30T00:00:00Z", "b");
+        let mut in_order = None;
+        offer(&mut in_order, Some("old"), old);
+        offer(&mut in_order, Some("new"), new);
+        let mut reversed = None;
+        offer(&mut reversed, Some("new"), new);
+        assert!(!offer(&mut reversed, Some("old"), old));
+        assert_eq!(in_order, reversed);
+        assert_eq!(in_order.unwrap().value, Some("new"));
+    }
+
+    #[test]
+    fn same_millisecond_has_one_deterministic_winner() {
+        let a = clock("2026-10-02T00:00:00Z", "message-a");
+        let b = clock("2026-10-02T00:00:00Z", "message-b");
+        assert_ne!(a, b);
+        let mut first = None;
+        offer(&mut first, Some(1), a);
+        offer(&mut first, Some(2), b);
+        let mut second = None;
+        offer(&mut second, Some(2), b);
+        offer(&mut second, Some(1), a);
+        assert_eq!(first, second);
+    }
+
+    #[test]
+    fn a_clear_is_a_write_too() {
+        let mut slot = None;
+        offer(&mut slot, Some("x"), clock("2026-10-02T00:00:00Z", "a"));
+        offer(&mut slot, None, clock("2026-10-03T00:00:00Z", "b"));
+        assert!(!offer(
+            &mut slot,
+            Some("y"),
+            clock("2026-10-01T00:00:00Z", "c")
+        ));
+        assert_eq!(slot.unwrap().value, None);
+    }
+
+    #[test]
+    fn clocks_pack_and_unpack() {
+        let c = clock("2026-10-02T00:00:00Z", "a");
+        let slots = vec![
+            Some(Lww {
+                value: Some(1),
+                clock: c,
+            }),
+            None,
+        ];
+        let blob = pack_clocks(&slots);
+        assert_eq!(unpack_clocks(&blob, 3), vec![Some(c), None, None]);
+        assert_eq!(unpack_clocks(&[], 2), vec![None, None]);
+    }
+}

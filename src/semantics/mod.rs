@@ -1,0 +1,11 @@
+//! The destination's semantics: pure functions and value types, no database.
+
+pub mod api_key;
+pub mod attributes;
+pub mod company;
+pub mod context;
+pub mod domains;
+pub mod event;
+pub mod lww;
+pub mod profile;
+pub mod time;

@@ -1,0 +1,82 @@
+//! Event time: parsing the timestamps real sources send, and one canonical format.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+
+/// Parses an ISO 8601 / RFC 3339 timestamp. A timestamp without an offset is UTC;
+/// a date alone is midnight UTC.
+pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.with_timezone(&Utc));
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"] {
+        if let Ok(t) = DateTime::parse_from_str(text, format) {
+            return Some(t.with_timezone(&Utc));
+        }
+    }
+    for format in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
+            return Some(Utc.from_utc_datetime(&t));
+        }
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| Utc.from_utc_datetime(&t))
+}
+
+/// A time from unix seconds (fractions allowed).
+pub fn from_unix_seconds(seconds: f64) -> Option<DateTime<Utc>> {
+    if !seconds.is_finite() {
+        return None;
+    }
+    let millis = (seconds * 1000.0).round();
+    if millis.abs() > 8.0e15 {
+        return None;
+    }
+    DateTime::from_timestamp_millis(millis as i64)
+}
+
+/// The one format usercom stores and prints: ISO 8601 UTC with milliseconds
+/// (fixed width, so text order is time order).
+pub fn format_timestamp(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_shapes_sources_send() {
+        let z = parse_timestamp("2026-10-01T12:30:00.123Z").unwrap();
+        assert_eq!(format_timestamp(z), "2026-10-01T12:30:00.123Z");
+        let offset = parse_timestamp("2026-10-01T14:30:00+02:00").unwrap();
+        assert_eq!(format_timestamp(offset), "2026-10-01T12:30:00.000Z");
+        let naive = parse_timestamp("2026-10-01 12:30:00").unwrap();
+        assert_eq!(format_timestamp(naive), "2026-10-01T12:30:00.000Z");
+        let date = parse_timestamp("2026-10-01").unwrap();
+        assert_eq!(format_timestamp(date), "2026-10-01T00:00:00.000Z");
+        let micros = parse_timestamp("2026-10-01T12:30:00.123456Z").unwrap();
+        assert_eq!(format_timestamp(micros), "2026-10-01T12:30:00.123Z");
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_time() {
+        assert!(parse_timestamp("yesterday").is_none());
+        assert!(parse_timestamp("2026-13-01").is_none());
+        assert!(parse_timestamp("").is_none());
+    }
+
+    #[test]
+    fn unix_seconds() {
+        let t = from_unix_seconds(1_790_000_000.5).unwrap();
+        assert_eq!(format_timestamp(t), "2026-09-21T14:13:20.500Z");
+        assert!(from_unix_seconds(f64::NAN).is_none());
+        assert!(from_unix_seconds(1e300).is_none());
+    }
+}

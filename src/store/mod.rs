@@ -1,0 +1,103 @@
+//! The SQLite file: opening it, its schema, and typed reads and writes.
+//! Nothing here prints; every statement is parameterised.
+
+mod attributes;
+mod companies;
+mod domains;
+mod history;
+mod keys;
+mod messages;
+mod migrations;
+mod users;
+mod values;
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use rusqlite::{Connection, OpenFlags};
+
+pub use attributes::{AttrDef, Origin, Redefinition, UnconvertedValue};
+pub use companies::CompanyView;
+pub use domains::DomainRow;
+pub use history::{EventFilter, EventRow, NewPage, PageRow};
+pub use keys::{KeyRow, KeyStatus};
+pub use migrations::SCHEMA_VERSION;
+pub use users::UserView;
+
+/// An open usercom database.
+pub struct Store {
+    conn: Connection,
+}
+
+/// How long a writer waits for another process's transaction before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &Path) -> Result<Store> {
+        if path.is_dir() {
+            anyhow::bail!(crate::Error::Usage(format!(
+                "{} is a directory; give --db a file path",
+                path.display()
+            )));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .with_context(|| format!("opening database {}", path.display()))?;
+        Store::setup(conn).with_context(|| format!("opening database {}", path.display()))
+    }
+
+    /// A private in-memory database (tests, benchmarks).
+    pub fn open_in_memory() -> Result<Store> {
+        Store::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(mut conn: Connection) -> Result<Store> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .context("not a usercom database (or not a database at all)")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        conn.pragma_update(None, "cache_size", -32_000)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        migrations::migrate(&mut conn)?;
+        Ok(Store { conn })
+    }
+
+    /// Starts a write transaction, taking the write lock at once (waiting for other
+    /// writers up to the busy timeout).
+    pub fn begin(&self) -> Result<()> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .context("starting a write transaction")
+    }
+
+    pub fn commit(&self) -> Result<()> {
+        self.conn.execute_batch("COMMIT").context("committing")
+    }
+
+    pub fn rollback(&self) -> Result<()> {
+        self.conn.execute_batch("ROLLBACK").context("rolling back")
+    }
+
+    /// Changes whenever another connection commits: what was cached may be stale.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "data_version", |row| row.get(0))?)
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// The time as stored: ISO 8601 UTC, milliseconds.
+pub(crate) fn now_text() -> String {
+    crate::semantics::time::format_timestamp(chrono::Utc::now())
+}

@@ -1,0 +1,423 @@
+//! User profiles: identity look-ups, loading and saving the last-write-wins record,
+//! merging an anonymous profile into an identified one, and the user view.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params, params_from_iter};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::Store;
+use crate::semantics::attributes::{AttrType, Scalar};
+use crate::semantics::lww::{Clock, Lww, pack_clocks, unpack_clocks};
+use crate::semantics::profile::{Record, UserField, UserProfile};
+use crate::semantics::time::{format_timestamp, parse_timestamp};
+
+/// The profile's field columns, in [`UserField`] order.
+static FIELD_COLUMNS: LazyLock<String> =
+    LazyLock::new(|| UserField::ALL.map(UserField::name).join(", "));
+
+static SELECT_USER: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT id, user_id, {}, page_views, last_seen, created_at, updated_at, field_clocks
+         FROM users WHERE id = ?1",
+        *FIELD_COLUMNS
+    )
+});
+
+static UPDATE_USER: LazyLock<String> = LazyLock::new(|| {
+    let sets: Vec<String> = UserField::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, f)| format!("{} = ?{}", f.name(), i + 3))
+        .collect();
+    let n = UserField::ALL.len() + 3;
+    format!(
+        "UPDATE users SET user_id = ?2, {}, page_views = ?{n}, last_seen = ?{}, created_at = ?{},
+         updated_at = ?{}, field_clocks = ?{} WHERE id = ?1",
+        sets.join(", "),
+        n + 1,
+        n + 2,
+        n + 3,
+        n + 4
+    )
+});
+
+/// A user profile as printed by `users show` and `users list`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UserView {
+    pub user_id: Option<String>,
+    pub anonymous_id: Option<String>,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Option<String>,
+    pub gender: Option<String>,
+    pub country: Option<String>,
+    pub region: Option<String>,
+    pub city: Option<String>,
+    pub user_agent: Option<String>,
+    pub os: Option<String>,
+    pub device_name: Option<String>,
+    pub device_type: Option<String>,
+    pub language: Option<String>,
+    pub resolution: Option<String>,
+    pub ip_address: Option<String>,
+    pub browser_family: Option<String>,
+    pub browser_version: Option<String>,
+    pub timezone: Option<String>,
+    pub current_url: Option<String>,
+    pub page_views: i64,
+    pub last_seen: Option<String>,
+    /// Custom attribute name -> typed value.
+    pub attributes: Map<String, Value>,
+    /// Custom attribute name -> type (for tables).
+    #[serde(skip)]
+    pub attribute_types: Vec<(String, AttrType)>,
+    /// groupIds.
+    pub companies: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl UserView {
+    /// The field values in [`UserField`] order (for tables and CSV).
+    pub fn fields(&self) -> [(UserField, Option<&str>); 20] {
+        UserField::ALL.map(|f| {
+            let v = match f {
+                UserField::AnonymousId => &self.anonymous_id,
+                UserField::Email => &self.email,
+                UserField::FirstName => &self.first_name,
+                UserField::LastName => &self.last_name,
+                UserField::Phone => &self.phone,
+                UserField::Gender => &self.gender,
+                UserField::Country => &self.country,
+                UserField::Region => &self.region,
+                UserField::City => &self.city,
+                UserField::UserAgent => &self.user_agent,
+                UserField::Os => &self.os,
+                UserField::DeviceName => &self.device_name,
+                UserField::DeviceType => &self.device_type,
+                UserField::Language => &self.language,
+                UserField::Resolution => &self.resolution,
+                UserField::IpAddress => &self.ip_address,
+                UserField::BrowserFamily => &self.browser_family,
+                UserField::BrowserVersion => &self.browser_version,
+                UserField::Timezone => &self.timezone,
+                UserField::CurrentUrl => &self.current_url,
+            };
+            (f, v.as_deref())
+        })
+    }
+
+    /// userId, else anonymousId: how the user is named in lists.
+    pub fn display_id(&self) -> &str {
+        self.user_id
+            .as_deref()
+            .or(self.anonymous_id.as_deref())
+            .unwrap_or("")
+    }
+}
+
+fn time_of(text: &str) -> Result<DateTime<Utc>> {
+    parse_timestamp(text).with_context(|| format!("corrupt time {text:?} in the database"))
+}
+
+impl Store {
+    pub fn user_ref_by_user_id(&self, user_id: &str) -> Result<Option<i64>> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT id FROM users WHERE user_id = ?1")?;
+        Ok(stmt.query_row([user_id], |r| r.get(0)).optional()?)
+    }
+
+    pub fn user_ref_by_anonymous_id(&self, anonymous_id: &str) -> Result<Option<i64>> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT user_ref FROM anonymous_ids WHERE anonymous_id = ?1")?;
+        Ok(stmt.query_row([anonymous_id], |r| r.get(0)).optional()?)
+    }
+
+    /// Finds a user by userId, anonymousId or email (in that order).
+    pub fn find_user(&self, id: &str) -> Result<Option<i64>> {
+        if let Some(found) = self.user_ref_by_user_id(id)? {
+            return Ok(Some(found));
+        }
+        if let Some(found) = self.user_ref_by_anonymous_id(id)? {
+            return Ok(Some(found));
+        }
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT id FROM users WHERE email = ?1 ORDER BY id LIMIT 1")?;
+        Ok(stmt.query_row([id], |r| r.get(0)).optional()?)
+    }
+
+    /// Creates an empty profile row; returns its id.
+    pub fn insert_user(&self, user_id: Option<&str>, time: DateTime<Utc>) -> Result<i64> {
+        let time = format_timestamp(time);
+        let mut stmt = self.conn().prepare_cached(
+            "INSERT INTO users (user_id, created_at, updated_at) VALUES (?1, ?2, ?2)",
+        )?;
+        stmt.execute(params![user_id, time])?;
+        Ok(self.conn().last_insert_rowid())
+    }
+
+    /// Points an anonymousId at a profile.
+    pub fn link_anonymous_id(&self, anonymous_id: &str, user_ref: i64) -> Result<()> {
+        let mut stmt = self.conn().prepare_cached(
+            "INSERT INTO anonymous_ids (anonymous_id, user_ref) VALUES (?1, ?2)
+             ON CONFLICT (anonymous_id) DO UPDATE SET user_ref = excluded.user_ref",
+        )?;
+        stmt.execute(params![anonymous_id, user_ref])?;
+        Ok(())
+    }
+
+    pub fn load_user(&self, id: i64) -> Result<UserProfile> {
+        let mut stmt = self.conn().prepare_cached(&SELECT_USER)?;
+        let n = UserField::ALL.len();
+        let (user_id, values, page_views, last_seen, created, updated, clocks) = stmt
+            .query_row([id], |r| {
+                let values: Vec<Option<String>> = (0..n)
+                    .map(|i| r.get(2 + i))
+                    .collect::<rusqlite::Result<_>>()?;
+                Ok((
+                    r.get::<_, Option<String>>(1)?,
+                    values,
+                    r.get::<_, i64>(n + 2)?,
+                    r.get::<_, Option<String>>(n + 3)?,
+                    r.get::<_, String>(n + 4)?,
+                    r.get::<_, String>(n + 5)?,
+                    r.get::<_, Vec<u8>>(n + 6)?,
+                ))
+            })
+            .with_context(|| format!("loading user {id}"))?;
+        let fields = unpack_clocks(&clocks, n)
+            .into_iter()
+            .zip(values)
+            .map(|(clock, value)| {
+                clock.map(|clock| Lww {
+                    value: value.map(Scalar::Text),
+                    clock,
+                })
+            })
+            .collect();
+        let record = Record {
+            fields,
+            attributes: self.load_attributes(AttrTable::USER, id)?,
+            created_at: time_of(&created)?,
+            updated_at: time_of(&updated)?,
+        };
+        Ok(UserProfile {
+            id,
+            user_id,
+            record,
+            page_views,
+            last_seen: last_seen.as_deref().map(time_of).transpose()?,
+        })
+    }
+
+    /// Writes a profile's row and the given attributes.
+    pub fn save_user(
+        &self,
+        user: &UserProfile,
+        attributes: impl IntoIterator<Item = i64>,
+    ) -> Result<()> {
+        let mut stmt = self.conn().prepare_cached(&UPDATE_USER)?;
+        let texts: Vec<Option<&str>> = (0..UserField::ALL.len())
+            .map(|i| match user.record.field(i) {
+                Some(Scalar::Text(s)) => Some(s.as_str()),
+                _ => None,
+            })
+            .collect();
+        let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(texts.len() + 7);
+        values.push(user.id.into());
+        values.push(user.user_id.clone().into());
+        values.extend(texts.into_iter().map(|t| t.map(str::to_string).into()));
+        values.push(user.page_views.into());
+        values.push(user.last_seen.map(format_timestamp).into());
+        values.push(format_timestamp(user.record.created_at).into());
+        values.push(format_timestamp(user.record.updated_at).into());
+        values.push(pack_clocks(&user.record.fields).into());
+        stmt.execute(params_from_iter(values))?;
+        self.save_attributes(AttrTable::USER, user.id, &user.record, attributes)
+    }
+
+    /// Moves everything of profile `from` (histories, memberships, anonymousIds) to
+    /// `into` and deletes `from`; the caller has merged the records themselves.
+    pub fn merge_user_rows(&self, from: i64, into: i64) -> Result<()> {
+        for sql in [
+            "UPDATE events SET user_ref = ?2 WHERE user_ref = ?1",
+            "UPDATE pages SET user_ref = ?2 WHERE user_ref = ?1",
+            "UPDATE anonymous_ids SET user_ref = ?2 WHERE user_ref = ?1",
+            "INSERT OR IGNORE INTO memberships (company_ref, user_ref, since)
+                SELECT company_ref, ?2, since FROM memberships WHERE user_ref = ?1",
+            "UPDATE memberships SET since = min(since, (SELECT m.since FROM memberships m
+                WHERE m.company_ref = memberships.company_ref AND m.user_ref = ?1))
+                WHERE user_ref = ?2 AND company_ref IN
+                (SELECT company_ref FROM memberships WHERE user_ref = ?1)",
+        ] {
+            self.conn()
+                .prepare_cached(sql)?
+                .execute(params![from, into])?;
+        }
+        for sql in [
+            "DELETE FROM memberships WHERE user_ref = ?1",
+            "DELETE FROM user_attributes WHERE user_ref = ?1",
+            "DELETE FROM users WHERE id = ?1",
+        ] {
+            self.conn().prepare_cached(sql)?.execute([from])?;
+        }
+        Ok(())
+    }
+
+    /// The printable view of a profile.
+    pub fn user_view(&self, id: i64) -> Result<UserView> {
+        let profile = self.load_user(id)?;
+        let text = |f: UserField| match profile.field(f) {
+            Some(Scalar::Text(s)) => Some(s.clone()),
+            _ => None,
+        };
+        let (attributes, attribute_types) = self.attribute_values(&profile.record)?;
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT c.group_id FROM memberships m JOIN companies c ON c.id = m.company_ref
+             WHERE m.user_ref = ?1 ORDER BY c.group_id",
+        )?;
+        let companies = stmt
+            .query_map([id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(UserView {
+            user_id: profile.user_id.clone(),
+            anonymous_id: text(UserField::AnonymousId),
+            email: text(UserField::Email),
+            first_name: text(UserField::FirstName),
+            last_name: text(UserField::LastName),
+            phone: text(UserField::Phone),
+            gender: text(UserField::Gender),
+            country: text(UserField::Country),
+            region: text(UserField::Region),
+            city: text(UserField::City),
+            user_agent: text(UserField::UserAgent),
+            os: text(UserField::Os),
+            device_name: text(UserField::DeviceName),
+            device_type: text(UserField::DeviceType),
+            language: text(UserField::Language),
+            resolution: text(UserField::Resolution),
+            ip_address: text(UserField::IpAddress),
+            browser_family: text(UserField::BrowserFamily),
+            browser_version: text(UserField::BrowserVersion),
+            timezone: text(UserField::Timezone),
+            current_url: text(UserField::CurrentUrl),
+            page_views: profile.page_views,
+            last_seen: profile.last_seen.map(format_timestamp),
+            attributes,
+            attribute_types,
+            companies,
+            created_at: format_timestamp(profile.record.created_at),
+            updated_at: format_timestamp(profile.record.updated_at),
+        })
+    }
+
+    /// Every user's id, ordered by userId (then anonymousId for anonymous profiles).
+    pub fn user_refs(&self) -> Result<Vec<i64>> {
+        let mut stmt = self
+            .conn()
+            .prepare("SELECT id FROM users ORDER BY user_id IS NULL, user_id, anonymous_id, id")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Attribute values by name, typed, without cleared ones.
+    pub(crate) fn attribute_values(
+        &self,
+        record: &Record,
+    ) -> Result<(Map<String, Value>, Vec<(String, AttrType)>)> {
+        let defs: HashMap<i64, (String, AttrType)> = self
+            .attribute_defs()?
+            .into_iter()
+            .map(|d| (d.id, (d.name, d.ty)))
+            .collect();
+        let mut named: Vec<(String, AttrType, Value)> = record
+            .attributes
+            .iter()
+            .filter_map(|(id, lww)| {
+                let (name, ty) = defs.get(id)?;
+                let value = lww.value.as_ref()?;
+                Some((name.clone(), *ty, value.to_json(*ty)))
+            })
+            .collect();
+        named.sort_by(|a, b| a.0.cmp(&b.0));
+        let types = named.iter().map(|(n, t, _)| (n.clone(), *t)).collect();
+        let map = named.into_iter().map(|(n, _, v)| (n, v)).collect();
+        Ok((map, types))
+    }
+
+    pub(crate) fn load_attributes(
+        &self,
+        table: AttrTable,
+        owner: i64,
+    ) -> Result<HashMap<i64, Lww<Scalar>>> {
+        let mut stmt = self.conn().prepare_cached(table.select)?;
+        let rows = stmt.query_map([owner], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                Lww {
+                    value: r.get::<_, Option<Scalar>>(1)?,
+                    clock: Clock {
+                        millis: r.get(2)?,
+                        tie: r.get(3)?,
+                    },
+                },
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub(crate) fn save_attributes(
+        &self,
+        table: AttrTable,
+        owner: i64,
+        record: &Record,
+        attributes: impl IntoIterator<Item = i64>,
+    ) -> Result<()> {
+        let mut stmt = self.conn().prepare_cached(table.upsert)?;
+        for attr in attributes {
+            if let Some(lww) = record.attributes.get(&attr) {
+                stmt.execute(params![
+                    owner,
+                    attr,
+                    lww.value,
+                    lww.clock.millis,
+                    lww.clock.tie
+                ])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The attribute value table of users or of companies.
+#[derive(Clone, Copy)]
+pub(crate) struct AttrTable {
+    select: &'static str,
+    upsert: &'static str,
+}
+
+impl AttrTable {
+    pub(crate) const USER: AttrTable = AttrTable {
+        select: "SELECT attr_id, value, clock_ms, clock_tie FROM user_attributes WHERE user_ref = ?1",
+        upsert: "INSERT INTO user_attributes (user_ref, attr_id, value, clock_ms, clock_tie)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (user_ref, attr_id) DO UPDATE SET
+                 value = excluded.value, clock_ms = excluded.clock_ms, clock_tie = excluded.clock_tie",
+    };
+    pub(crate) const COMPANY: AttrTable = AttrTable {
+        select: "SELECT attr_id, value, clock_ms, clock_tie FROM company_attributes WHERE company_ref = ?1",
+        upsert: "INSERT INTO company_attributes (company_ref, attr_id, value, clock_ms, clock_tie)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (company_ref, attr_id) DO UPDATE SET
+                 value = excluded.value, clock_ms = excluded.clock_ms, clock_tie = excluded.clock_tie",
+    };
+}
