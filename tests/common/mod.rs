@@ -1,0 +1,95 @@
+//! Shared helpers for the black-box CLI tests: a temporary database and the binary.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use serde_json::Value;
+use tempfile::TempDir;
+
+pub struct Env {
+    pub dir: TempDir,
+    pub db: PathBuf,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("test.db");
+        Env { dir, db }
+    }
+
+    /// `usercom --db <db>` with a clean environment.
+    pub fn cmd(&self) -> Command {
+        let mut cmd = Command::cargo_bin("usercom").unwrap();
+        cmd.env_remove("USERCOM_DB")
+            .env_remove("USERCOM_API_KEY")
+            .current_dir(self.dir.path())
+            .arg("--db")
+            .arg(&self.db);
+        cmd
+    }
+
+    pub fn key(&self) -> String {
+        let out = self.cmd().args(["keys", "create"]).output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    }
+
+    /// Writes a file in the temp dir and returns its path.
+    pub fn write(&self, name: &str, content: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+
+    /// Ingests files with a key; returns exit code and the --json summary.
+    pub fn ingest(&self, key: &str, files: &[&Path]) -> (i32, Value) {
+        let out = self
+            .cmd()
+            .args(["ingest", "--json", "--api-key", key])
+            .args(files)
+            .output()
+            .unwrap();
+        let code = out.status.code().unwrap();
+        let summary = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (code, summary)
+    }
+
+    /// Ingests ndjson text given on stdin.
+    pub fn ingest_text(&self, key: &str, text: &str) -> (i32, Value) {
+        let out = self
+            .cmd()
+            .args(["ingest", "--json", "--api-key", key])
+            .write_stdin(text.to_string())
+            .output()
+            .unwrap();
+        let code = out.status.code().unwrap();
+        (
+            code,
+            serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+        )
+    }
+
+    /// Runs a query command with --json and returns exit code and parsed stdout.
+    pub fn json(&self, args: &[&str]) -> (i32, Value) {
+        let out = self.cmd().args(args).arg("--json").output().unwrap();
+        (
+            out.status.code().unwrap(),
+            serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+        )
+    }
+
+    pub fn user(&self, id: &str) -> Value {
+        let (code, v) = self.json(&["users", "show", id]);
+        assert_eq!(code, 0, "users show {id}");
+        v
+    }
+}
+
+/// The repository's fixtures directory.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
