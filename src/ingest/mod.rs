@@ -374,11 +374,18 @@ impl<'a> Ingestor<'a> {
             return Ok(());
         }
         self.flush()?;
+        // Read inside the transaction: a commit by another process right after ours
+        // must still show as a change next time.
+        let version = self.store.data_version()?;
         self.store.commit()?;
         self.in_transaction = false;
         self.pending = 0;
-        self.merged.clear();
-        self.data_version = self.store.data_version()?;
+        self.data_version = version;
+        if !self.merged.is_empty() {
+            let merged = std::mem::take(&mut self.merged);
+            self.anonymous_ids.retain(|_, id| !merged.contains_key(id));
+            self.user_ids.retain(|_, id| !merged.contains_key(id));
+        }
         if self.users.len() > CACHE_LIMIT || self.companies.len() > CACHE_LIMIT {
             self.clear_caches();
         }
@@ -403,6 +410,9 @@ impl<'a> Ingestor<'a> {
         if self.in_transaction {
             return Ok(());
         }
+        // Take the write lock first: only then is nobody else changing what we cache.
+        self.store.begin()?;
+        self.in_transaction = true;
         let version = self.store.data_version()?;
         if version != self.data_version {
             // First transaction, or another process wrote since our last commit.
@@ -415,8 +425,6 @@ impl<'a> Ingestor<'a> {
                 .map(|d| d.domain)
                 .collect();
         }
-        self.store.begin()?;
-        self.in_transaction = true;
         Ok(())
     }
 

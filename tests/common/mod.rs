@@ -93,3 +93,66 @@ pub fn fixture(name: &str) -> PathBuf {
         .join("fixtures")
         .join(name)
 }
+
+/// A deterministic mixed stream of `n` events over `users` users and a few companies,
+/// for tests that need volume (the benchmark generator lives in examples/).
+pub fn synthetic_events(n: usize, users: usize, seed: u64) -> String {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut next = move |bound: usize| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 33) as usize) % bound.max(1)
+    };
+    let mut out = String::with_capacity(n * 260);
+    for i in 0..n {
+        let user = next(users);
+        let ts = format!(
+            "2026-10-{:02}T{:02}:{:02}:{:02}.000Z",
+            1 + next(28),
+            next(24),
+            next(60),
+            next(60)
+        );
+        let ids = if user % 5 == 0 && next(2) == 0 {
+            format!("\"anonymousId\":\"anon-{user}\"")
+        } else {
+            format!("\"userId\":\"user-{user}\",\"anonymousId\":\"anon-{user}\"")
+        };
+        let common = format!(
+            "\"messageId\":\"{seed}-{i}\",{ids},\"timestamp\":\"{ts}\",\"context\":{{\"locale\":\"en-US\",\"ip\":\"10.0.{}.{}\",\"page\":{{\"url\":\"https://www.example.com/p/{}\"}}}}",
+            next(255),
+            next(255),
+            next(40)
+        );
+        let line = match next(20) {
+            0..=1 => format!(
+                "{{\"type\":\"identify\",{common},\"traits\":{{\"email\":\"user{user}+{}@example.com\",\"plan\":\"plan-{}\",\"logins\":{}}}}}",
+                next(3),
+                next(4),
+                next(100)
+            ),
+            2..=10 => format!(
+                "{{\"type\":\"track\",{common},\"event\":\"Event {}\",\"properties\":{{\"value\":{},\"sku\":\"sku-{}\"}}}}",
+                next(6),
+                next(1000),
+                next(50)
+            ),
+            11..=18 => format!(
+                "{{\"type\":\"page\",{common},\"name\":\"Page {}\"}}",
+                next(10)
+            ),
+            _ => format!(
+                "{{\"type\":\"group\",{common},\"groupId\":\"company-{}\",\"traits\":{{\"name\":\"Company {}\",\"employees\":{}}}}}",
+                user % 7,
+                user % 7,
+                next(500)
+            ),
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,413 @@
+//! Ingest at scale: replays, order independence, crash safety, concurrent writers,
+//! the rejects file, hostile input.
+
+mod common;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use common::{Env, fixture, synthetic_events};
+use serde_json::Value;
+
+/// Everything a user can query, for comparing two databases.
+fn state(env: &Env) -> Vec<Value> {
+    [
+        vec!["users", "list"],
+        vec!["companies", "list"],
+        vec!["events", "list"],
+        vec!["pages", "list"],
+        vec!["attrs", "list"],
+    ]
+    .iter()
+    .map(|args| {
+        let (code, v) = env.json(args);
+        assert_eq!(code, 0, "{args:?}");
+        strip_volatile(v)
+    })
+    .collect()
+}
+
+/// Attribute definitions carry the wall-clock time they were created; drop it.
+fn strip_volatile(mut v: Value) -> Value {
+    if let Value::Array(items) = &mut v {
+        for item in items {
+            if let Some(o) = item.as_object_mut() {
+                if o.contains_key("origin") {
+                    o.remove("created_at");
+                }
+            }
+        }
+    }
+    v
+}
+
+fn count(env: &Env, sql: &str) -> i64 {
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    conn.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn twice_or_overlapping_gives_the_state_of_once() {
+    let events = synthetic_events(3000, 200, 1);
+    let lines: Vec<&str> = events.lines().collect();
+    let once = Env::new();
+    let key = once.key();
+    let all = once.write("all.ndjson", &events);
+    let (code, _) = once.ingest(&key, &[&all]);
+    assert_eq!(code, 0);
+
+    let replayed = Env::new();
+    let key = replayed.key();
+    let first = replayed.write("first.ndjson", &(lines[..2000].join("\n") + "\n"));
+    let second = replayed.write("second.ndjson", &(lines[1000..].join("\n") + "\n"));
+    replayed.ingest(&key, &[&first]);
+    let (_, s) = replayed.ingest(&key, &[&second]);
+    assert_eq!(s["duplicates"], 1000);
+    let all = replayed.write("all.ndjson", &events);
+    let (_, s) = replayed.ingest(&key, &[&all]);
+    assert_eq!(s["duplicates"], 3000);
+    assert_eq!(s["applied"], 0);
+    assert_eq!(state(&once), state(&replayed));
+}
+
+#[test]
+fn shuffled_fixture_stream_gives_the_same_users_and_companies() {
+    let text = std::fs::read_to_string(fixture("sample.ndjson")).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let original = Env::new();
+    let key = original.key();
+    original.ingest(&key, &[&fixture("sample.ndjson")]);
+
+    // A deterministic shuffle (Fisher-Yates with a fixed LCG).
+    let mut seed: u64 = 12345;
+    for i in (1..lines.len()).rev() {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+        lines.swap(i, (seed >> 33) as usize % (i + 1));
+    }
+    let shuffled = Env::new();
+    let key = shuffled.key();
+    let file = shuffled.write("shuffled.ndjson", &(lines.join("\n") + "\n"));
+    shuffled.ingest(&key, &[&file]);
+    for what in ["users", "companies"] {
+        let (_, a) = original.json(&[what, "list"]);
+        let (_, b) = shuffled.json(&[what, "list"]);
+        assert!(a.as_array().unwrap().len() > 1);
+        assert_eq!(a, b, "{what} list differs after shuffling");
+    }
+}
+
+#[test]
+fn shuffled_synthetic_stream_gives_the_same_state() {
+    let events = synthetic_events(4000, 150, 7);
+    let mut lines: Vec<&str> = events.lines().collect();
+    let a = Env::new();
+    let key = a.key();
+    a.ingest(&key, &[&a.write("a.ndjson", &events)]);
+    lines.reverse();
+    let b = Env::new();
+    let key = b.key();
+    b.ingest(&key, &[&b.write("b.ndjson", &(lines.join("\n") + "\n"))]);
+    assert_eq!(state(&a), state(&b));
+}
+
+#[test]
+fn killed_mid_file_leaves_whole_events_and_a_rerun_completes_it() {
+    let events = synthetic_events(40_000, 500, 3);
+    let clean = Env::new();
+    let key = clean.key();
+    let file = clean.write("e.ndjson", &events);
+    assert_eq!(clean.ingest(&key, &[&file]).0, 0);
+
+    let crashed = Env::new();
+    let key = crashed.key();
+    let file = crashed.write("e.ndjson", &events);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("usercom"))
+        .arg("--db")
+        .arg(&crashed.db)
+        .args([
+            "ingest",
+            "--quiet",
+            "--batch-size",
+            "500",
+            "--api-key",
+            &key,
+        ])
+        .arg(&file)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let mut applied = 0;
+    while started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(5));
+        if crashed.db.exists() {
+            if let Ok(conn) = rusqlite::Connection::open(&crashed.db) {
+                applied = conn
+                    .query_row("SELECT count(*) FROM messages", [], |r| r.get::<_, i64>(0))
+                    .unwrap_or(0);
+                if applied >= 1000 {
+                    break;
+                }
+            }
+        }
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(applied >= 1000, "the ingest never committed");
+
+    let integrity: String = rusqlite::Connection::open(&crashed.db)
+        .unwrap()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    let messages = count(&crashed, "SELECT count(*) FROM messages");
+    assert!(messages < 40_000, "killed before the end ({messages})");
+    assert_eq!(messages % 500, 0, "whole batches of whole events only");
+    // Every remembered track/page has its row: nothing half applied.
+    let histories = count(
+        &crashed,
+        "SELECT (SELECT count(*) FROM events) + (SELECT count(*) FROM pages)",
+    );
+    let expected: i64 = events
+        .lines()
+        .take(messages as usize)
+        .filter(|l| l.contains("\"type\":\"track\"") || l.contains("\"type\":\"page\""))
+        .count() as i64;
+    assert_eq!(histories, expected);
+
+    let (code, s) = crashed.ingest(&key, &[&file]);
+    assert_eq!(code, 0);
+    assert_eq!(s["duplicates"].as_i64().unwrap(), messages);
+    assert_eq!(state(&clean), state(&crashed));
+}
+
+#[test]
+fn two_writers_at_once_both_finish_with_everything_applied() {
+    let a = synthetic_events(6000, 300, 11);
+    let b = synthetic_events(6000, 300, 12);
+    let sequential = Env::new();
+    let key = sequential.key();
+    let fa = sequential.write("a.ndjson", &a);
+    let fb = sequential.write("b.ndjson", &b);
+    sequential.ingest(&key, &[&fa, &fb]);
+
+    let concurrent = Env::new();
+    let key = concurrent.key();
+    let fa = concurrent.write("a.ndjson", &a);
+    let fb = concurrent.write("b.ndjson", &b);
+    let spawn = |file: &std::path::Path| {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("usercom"))
+            .arg("--db")
+            .arg(&concurrent.db)
+            .args([
+                "ingest",
+                "--quiet",
+                "--batch-size",
+                "200",
+                "--api-key",
+                &key,
+            ])
+            .arg(file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (pa, pb) = (spawn(&fa), spawn(&fb));
+    for p in [pa, pb] {
+        let out = p.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(!stderr.contains("locked"), "{stderr}");
+    }
+    assert_eq!(state(&sequential), state(&concurrent));
+}
+
+#[test]
+fn rejects_file_holds_every_rejected_line_verbatim() {
+    let env = Env::new();
+    let key = env.key();
+    let bad = ["not json", "{\"type\":\"track\",\"userId\":\"u\"}", "[1,2]"];
+    let file = env.write(
+        "in.ndjson",
+        &format!(
+            "{}\n{{\"type\":\"identify\",\"userId\":\"u\"}}\n{}\n{}\n",
+            bad[0], bad[1], bad[2]
+        ),
+    );
+    let rejects = env.dir.path().join("rejects.ndjson");
+    let out = env
+        .cmd()
+        .args(["ingest", "--api-key", &key, "--rejects"])
+        .arg(&rejects)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = std::fs::read_to_string(&rejects).unwrap();
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), 4, "[1,2] is two rejected items: {text}");
+    assert_eq!(records[0]["raw"], bad[0]);
+    assert_eq!(records[0]["line"], 1);
+    assert!(
+        records[0]["source"]
+            .as_str()
+            .unwrap()
+            .ends_with("in.ndjson")
+    );
+    assert!(
+        records[0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("invalid JSON")
+    );
+    assert_eq!(records[1]["raw"], bad[1]);
+    assert_eq!(records[1]["line"], 3);
+    assert_eq!(records[2]["raw"], "1");
+    assert_eq!(records[2]["item"], 0);
+    // Appends: a second run adds to it.
+    env.cmd()
+        .args(["ingest", "--api-key", &key, "--rejects"])
+        .arg(&rejects)
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&rejects).unwrap().lines().count(),
+        8
+    );
+}
+
+#[test]
+fn hostile_input_gets_a_message_and_an_exit_code_never_a_panic() {
+    let env = Env::new();
+    let key = env.key();
+    let good = "{\"type\":\"identify\",\"userId\":\"good\"}\n";
+
+    // A 10 MB single line, between good lines.
+    let huge = format!(
+        "{good}{{\"type\":\"identify\",\"userId\":\"huge\",\"traits\":{{\"blob\":\"{}\"}}}}\n{good}",
+        "x".repeat(10 * 1024 * 1024)
+    );
+    let (code, s) = env.ingest(&key, &[&env.write("huge.ndjson", &huge)]);
+    assert_eq!(code, 1);
+    assert!(
+        s["rejections"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("longer than")
+    );
+    assert_eq!(s["rejections"][0]["line"], 2);
+    assert_eq!(s["applied"], 1, "the good line (twice: one a duplicate)");
+    let (code, _) = env.json(&["users", "show", "huge"]);
+    assert_eq!(code, 1, "never a partial event");
+
+    // Deeply nested JSON.
+    let deep = format!(
+        "{{\"type\":\"identify\",\"userId\":\"deep\",\"traits\":{{\"x\":{}1{}}}}}\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let (code, s) = env.ingest(&key, &[&env.write("deep.ndjson", &deep)]);
+    assert_eq!(code, 1);
+    assert!(
+        s["rejections"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("recursion"),
+        "{s}"
+    );
+
+    // Invalid UTF-8 in a line.
+    let mut bytes = b"{\"type\":\"identify\",\"userId\":\"bad\xff\xfe\"}\n".to_vec();
+    bytes.extend_from_slice(good.as_bytes());
+    let path = env.dir.path().join("latin1.ndjson");
+    std::fs::write(&path, &bytes).unwrap();
+    let (code, s) = env.ingest(&key, &[&path]);
+    assert_eq!(code, 1);
+    assert!(
+        s["rejections"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("UTF-8")
+    );
+
+    // A binary file.
+    let path = env.dir.path().join("image.png");
+    std::fs::write(
+        &path,
+        [0x89, b'P', b'N', b'G', 0, 0, 0, 13, 0xff, b'\n', 1, 2, 3],
+    )
+    .unwrap();
+    let out = env
+        .cmd()
+        .args(["ingest", "--api-key", &key])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("binary"));
+
+    // An empty file.
+    let (code, s) = env.ingest(&key, &[&env.write("empty.ndjson", "")]);
+    assert_eq!(code, 0);
+    assert_eq!(s["received"], 0);
+
+    // A truncated last line.
+    let (code, s) = env.ingest(
+        &key,
+        &[&env.write("cut.ndjson", "{\"type\":\"identify\",\"userId\":\"cut\"")],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        s["rejections"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("invalid JSON")
+    );
+}
+
+#[test]
+fn a_merged_visitor_is_found_again_in_later_batches() {
+    let text = [
+        r#"{"type":"identify","userId":"u1","messageId":"1","timestamp":"2026-10-01T00:00:00Z"}"#,
+        r#"{"type":"page","anonymousId":"a1","messageId":"2","timestamp":"2026-10-01T01:00:00Z"}"#,
+        r#"{"type":"identify","userId":"u1","anonymousId":"a1","messageId":"3","timestamp":"2026-10-01T02:00:00Z"}"#,
+        r#"{"type":"page","anonymousId":"a1","messageId":"4","timestamp":"2026-10-01T03:00:00Z"}"#,
+        r#"{"type":"page","anonymousId":"a1","messageId":"5","timestamp":"2026-10-01T04:00:00Z"}"#,
+    ]
+    .join("\n");
+    for batch in ["1", "2", "3"] {
+        let env = Env::new();
+        let key = env.key();
+        let out = env
+            .cmd()
+            .args([
+                "ingest",
+                "--quiet",
+                "--batch-size",
+                batch,
+                "--api-key",
+                &key,
+            ])
+            .write_stdin(text.clone())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (_, users) = env.json(&["users", "list"]);
+        assert_eq!(
+            users.as_array().unwrap().len(),
+            1,
+            "batch size {batch}: {users}"
+        );
+        assert_eq!(users[0]["page_views"], 3);
+    }
+}
