@@ -29,3 +29,7 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
         io.or(json) == Some(std::io::ErrorKind::BrokenPipe)
     })
 }
+
+/// A faster allocator: ingest allocates and frees many small strings per event.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

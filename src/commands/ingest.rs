@@ -46,7 +46,7 @@ pub struct IngestArgs {
     pub quiet: bool,
 
     /// Events per transaction.
-    #[arg(long, default_value_t = 10_000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 50_000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub batch_size: u64,
 }
 

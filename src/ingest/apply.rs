@@ -129,13 +129,15 @@ impl Ingestor<'_> {
     }
 
     fn create_user(&mut self, user_id: Option<&str>, event: &Event) -> Result<i64> {
-        let id = self.store.insert_user(user_id, event.time)?;
+        let id = self.next_user_ref;
+        self.next_user_ref += 1;
         let mut cached = Cached::clean(UserProfile::new(
             id,
             user_id.map(str::to_string),
             event.time,
         ));
         cached.dirty = true;
+        cached.is_new = true;
         self.users.insert(id, cached);
         if let Some(user_id) = user_id {
             self.user_ids.insert(user_id.to_string(), id);
@@ -390,15 +392,27 @@ impl Ingestor<'_> {
 
     /// Writes every dirty profile.
     pub(super) fn flush(&mut self) -> Result<()> {
-        for cached in self.users.values_mut() {
-            if cached.dirty || !cached.dirty_attrs.is_empty() {
-                self.store
-                    .save_user(&cached.profile, cached.dirty_attrs.drain(..))?;
-                cached.dirty = false;
-            }
+        // In row order: neighbouring rows share pages.
+        let mut dirty: Vec<i64> = self
+            .users
+            .iter()
+            .filter(|(_, c)| c.dirty || !c.dirty_attrs.is_empty())
+            .map(|(id, _)| *id)
+            .collect();
+        dirty.sort_unstable();
+        for id in dirty {
+            let cached = self.users.get_mut(&id).expect("listed above");
+            cached.dirty_attrs.sort_unstable();
+            cached.dirty_attrs.dedup();
+            self.store
+                .save_user(&cached.profile, cached.is_new, cached.dirty_attrs.drain(..))?;
+            cached.dirty = false;
+            cached.is_new = false;
         }
         for cached in self.companies.values_mut() {
             if cached.dirty || !cached.dirty_attrs.is_empty() {
+                cached.dirty_attrs.sort_unstable();
+                cached.dirty_attrs.dedup();
                 self.store
                     .save_company(&cached.profile, cached.dirty_attrs.drain(..))?;
                 cached.dirty = false;

@@ -40,7 +40,7 @@ impl Default for IngestOptions {
     fn default() -> Self {
         IngestOptions {
             origin: None,
-            batch_size: 10_000,
+            batch_size: 50_000,
             now: Utc::now(),
         }
     }
@@ -67,6 +67,8 @@ pub struct Location<'a> {
 pub(crate) struct Cached<T> {
     pub profile: T,
     pub dirty: bool,
+    /// Not yet in its table (written whole at the next flush).
+    pub is_new: bool,
     pub dirty_attrs: Vec<i64>,
 }
 
@@ -75,12 +77,14 @@ impl<T> Cached<T> {
         Cached {
             profile,
             dirty: false,
+            is_new: false,
             dirty_attrs: Vec::new(),
         }
     }
 }
 
-/// Profiles cached at most; past this the cache is emptied after a commit.
+/// Profiles kept between transactions at most; past this, some are dropped after a
+/// commit (memory stays bounded whatever the number of users).
 const CACHE_LIMIT: usize = 20_000;
 
 /// Applies events to a store. Call [`Ingestor::finish`] at the end: work since the
@@ -102,6 +106,8 @@ pub struct Ingestor<'a> {
     merged: HashMap<i64, i64>,
     summary: Summary,
     in_transaction: bool,
+    /// The id the next new user profile gets (valid inside a transaction).
+    next_user_ref: i64,
     pending: usize,
     data_version: i64,
 }
@@ -132,6 +138,7 @@ impl<'a> Ingestor<'a> {
             merged: HashMap::new(),
             summary: Summary::default(),
             in_transaction: false,
+            next_user_ref: 0,
             pending: 0,
             data_version: i64::MIN,
         })
@@ -140,6 +147,19 @@ impl<'a> Ingestor<'a> {
     /// The summary so far.
     pub fn summary(&self) -> &Summary {
         &self.summary
+    }
+
+    /// Sets, for the events that follow, the request's domain (as
+    /// [`IngestOptions::origin`]) and the time given to events that carry none: a
+    /// server calls it per request.
+    pub fn set_request(&mut self, origin: Option<&str>, now: DateTime<Utc>) -> Result<()> {
+        self.origin_host = match origin {
+            Some(origin) => Some(normalize_domain(origin).map_err(crate::Error::Usage)?),
+            None => None,
+        };
+        self.options.origin = origin.map(str::to_string);
+        self.options.now = now;
+        Ok(())
     }
 
     /// Reads an input to its end, applying each line. `progress` is told the bytes read.
@@ -364,6 +384,11 @@ impl<'a> Ingestor<'a> {
         self.pending += 1;
         if self.pending >= self.options.batch_size {
             self.commit()?;
+        } else if self.users.len() > CACHE_LIMIT || self.companies.len() > CACHE_LIMIT {
+            // Bounded memory whatever the batch: write what is cached into the open
+            // transaction and let some of it go.
+            self.flush()?;
+            self.evict();
         }
         Ok(Outcome::Applied)
     }
@@ -386,9 +411,7 @@ impl<'a> Ingestor<'a> {
             self.anonymous_ids.retain(|_, id| !merged.contains_key(id));
             self.user_ids.retain(|_, id| !merged.contains_key(id));
         }
-        if self.users.len() > CACHE_LIMIT || self.companies.len() > CACHE_LIMIT {
-            self.clear_caches();
-        }
+        self.evict();
         Ok(())
     }
 
@@ -413,6 +436,7 @@ impl<'a> Ingestor<'a> {
         // Take the write lock first: only then is nobody else changing what we cache.
         self.store.begin()?;
         self.in_transaction = true;
+        self.next_user_ref = self.store.next_user_ref()?;
         let version = self.store.data_version()?;
         if version != self.data_version {
             // First transaction, or another process wrote since our last commit.
@@ -426,6 +450,29 @@ impl<'a> Ingestor<'a> {
                 .collect();
         }
         Ok(())
+    }
+
+    /// Drops clean profiles (all are clean after a flush) down to three quarters of
+    /// the limit, and the id look-ups with them.
+    fn evict(&mut self) {
+        if self.users.len() > CACHE_LIMIT {
+            let keep = CACHE_LIMIT * 3 / 4;
+            let drop: Vec<i64> = self.users.keys().skip(keep).copied().collect();
+            for id in &drop {
+                self.users.remove(id);
+            }
+            let users = &self.users;
+            self.user_ids.retain(|_, id| users.contains_key(id));
+            self.anonymous_ids.retain(|_, id| users.contains_key(id));
+        }
+        if self.companies.len() > CACHE_LIMIT {
+            self.companies.clear();
+            self.group_ids.clear();
+        }
+        if self.anonymous_ids.len() > 2 * CACHE_LIMIT || self.user_ids.len() > 2 * CACHE_LIMIT {
+            self.user_ids.clear();
+            self.anonymous_ids.clear();
+        }
     }
 
     fn clear_caches(&mut self) {

@@ -68,41 +68,56 @@ pub fn offer<T: PartialEq>(slot: &mut Option<Lww<T>>, value: Option<T>, clock: C
     }
 }
 
-/// Packs a row of slot clocks (absent slots as zeros) into a blob.
+/// Marks the packed form: distinct clocks once, then one index byte per slot.
+const PACKED: u8 = 0xC1;
+
+/// Packs a row of slot clocks into a blob. Most slots of a profile share a few clocks
+/// (every field of one event has that event's clock), so each distinct clock is
+/// stored once and every slot names it by index (0: never written).
 pub fn pack_clocks<T>(slots: &[Option<Lww<T>>]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(slots.len() * 17);
+    let mut distinct: Vec<Clock> = Vec::new();
+    let mut indexes = Vec::with_capacity(slots.len());
     for slot in slots {
-        match slot {
-            Some(lww) => {
-                out.push(1);
-                out.extend_from_slice(&lww.clock.to_bytes());
-            }
-            None => out.push(0),
-        }
+        indexes.push(match slot {
+            None => 0,
+            Some(lww) => match distinct.iter().position(|c| *c == lww.clock) {
+                Some(i) => i as u8 + 1,
+                None => {
+                    distinct.push(lww.clock);
+                    distinct.len() as u8
+                }
+            },
+        });
     }
+    let mut out = Vec::with_capacity(2 + distinct.len() * 16 + indexes.len());
+    out.push(PACKED);
+    out.push(distinct.len() as u8);
+    for clock in &distinct {
+        out.extend_from_slice(&clock.to_bytes());
+    }
+    out.extend_from_slice(&indexes);
     out
 }
 
 /// Reads a blob written by [`pack_clocks`]: for each slot, whether it was set and when.
-/// A shorter blob (from an older schema with fewer fields) leaves the rest unset.
+/// A blob with fewer slots (from an older schema with fewer fields) leaves the rest
+/// unset; an unreadable one leaves every slot unset.
 pub fn unpack_clocks(blob: &[u8], count: usize) -> Vec<Option<Clock>> {
-    let mut out = Vec::with_capacity(count);
-    let mut rest = blob;
-    while out.len() < count {
-        match rest.split_first() {
-            Some((1, tail)) if tail.len() >= 16 => {
-                let bytes: &[u8; 16] = tail[..16].try_into().expect("16 bytes");
-                out.push(Some(Clock::from_bytes(bytes)));
-                rest = &tail[16..];
-            }
-            Some((0, tail)) => {
-                out.push(None);
-                rest = tail;
-            }
-            _ => {
-                out.resize(count, None);
-            }
-        }
+    let mut out = vec![None; count];
+    let [PACKED, n, rest @ ..] = blob else {
+        return out;
+    };
+    let n = *n as usize;
+    if rest.len() < n * 16 {
+        return out;
+    }
+    let (table, indexes) = rest.split_at(n * 16);
+    let distinct: Vec<Clock> = table
+        .chunks_exact(16)
+        .map(|c| Clock::from_bytes(c.try_into().expect("16 bytes")))
+        .collect();
+    for (slot, index) in out.iter_mut().zip(indexes) {
+        *slot = (*index as usize).checked_sub(1).and_then(|i| distinct.get(i).copied());
     }
     out
 }

@@ -37,7 +37,6 @@ const MIGRATIONS: &[&str] = &[
         field_clocks BLOB NOT NULL DEFAULT x''
     );
     CREATE INDEX users_email ON users(email);
-    CREATE INDEX users_anonymous_id ON users(anonymous_id);
 
     -- Every anonymousId ever seen, and the profile it now belongs to.
     CREATE TABLE anonymous_ids (
@@ -161,6 +160,12 @@ const MIGRATIONS: &[&str] = &[
         to_type TEXT NOT NULL,
         at TEXT NOT NULL
     );
+    "#,
+    // 2: indexes for filtered lists and aggregates (`users list --did/--not-did/--seen-since`,
+    // `events stats`).
+    r#"
+    CREATE INDEX users_last_seen ON users(last_seen);
+    CREATE INDEX events_name_user ON events(name, user_ref, timestamp);
     "#,
 ];
 

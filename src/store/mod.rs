@@ -63,7 +63,9 @@ impl Store {
             .context("not a usercom database (or not a database at all)")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
-        conn.pragma_update(None, "cache_size", -32_000)?;
+        conn.pragma_update(None, "cache_size", -16_000)?;
+        // Checkpoint less often: a page changed by many batches is copied back once.
+        conn.pragma_update(None, "wal_autocheckpoint", 8_000)?;
         conn.set_prepared_statement_cache_capacity(64);
         migrations::migrate(&mut conn)?;
         Ok(Store { conn })

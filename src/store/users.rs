@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params, params_from_iter};
+use rusqlite::{OptionalExtension, ToSql, params};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -43,6 +43,18 @@ static UPDATE_USER: LazyLock<String> = LazyLock::new(|| {
         n + 2,
         n + 3,
         n + 4
+    )
+});
+
+/// The same parameters as [`UPDATE_USER`], for a profile not yet in the table.
+static INSERT_USER: LazyLock<String> = LazyLock::new(|| {
+    let n = UserField::ALL.len() + 7;
+    let placeholders: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
+    format!(
+        "INSERT INTO users (id, user_id, {}, page_views, last_seen, created_at, updated_at,
+         field_clocks) VALUES ({})",
+        *FIELD_COLUMNS,
+        placeholders.join(", ")
     )
 });
 
@@ -155,14 +167,13 @@ impl Store {
         Ok(stmt.query_row([id], |r| r.get(0)).optional()?)
     }
 
-    /// Creates an empty profile row; returns its id.
-    pub fn insert_user(&self, user_id: Option<&str>, time: DateTime<Utc>) -> Result<i64> {
-        let time = format_timestamp(time);
-        let mut stmt = self.conn().prepare_cached(
-            "INSERT INTO users (user_id, created_at, updated_at) VALUES (?1, ?2, ?2)",
-        )?;
-        stmt.execute(params![user_id, time])?;
-        Ok(self.conn().last_insert_rowid())
+    /// The id the next new profile gets (ids are handed out by the writer, which holds
+    /// the write lock, so that a new profile is written once, whole, at flush).
+    pub fn next_user_ref(&self) -> Result<i64> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM users")?;
+        Ok(stmt.query_row([], |r| r.get(0))?)
     }
 
     /// Points an anonymousId at a profile.
@@ -219,29 +230,35 @@ impl Store {
         })
     }
 
-    /// Writes a profile's row and the given attributes.
+    /// Writes a profile's row (inserting it when `is_new`) and the given attributes.
     pub fn save_user(
         &self,
         user: &UserProfile,
+        is_new: bool,
         attributes: impl IntoIterator<Item = i64>,
     ) -> Result<()> {
-        let mut stmt = self.conn().prepare_cached(&UPDATE_USER)?;
+        let sql: &str = if is_new { &INSERT_USER } else { &UPDATE_USER };
+        let mut stmt = self.conn().prepare_cached(sql)?;
         let texts: Vec<Option<&str>> = (0..UserField::ALL.len())
             .map(|i| match user.record.field(i) {
                 Some(Scalar::Text(s)) => Some(s.as_str()),
                 _ => None,
             })
             .collect();
-        let mut values: Vec<rusqlite::types::Value> = Vec::with_capacity(texts.len() + 7);
-        values.push(user.id.into());
-        values.push(user.user_id.clone().into());
-        values.extend(texts.into_iter().map(|t| t.map(str::to_string).into()));
-        values.push(user.page_views.into());
-        values.push(user.last_seen.map(format_timestamp).into());
-        values.push(format_timestamp(user.record.created_at).into());
-        values.push(format_timestamp(user.record.updated_at).into());
-        values.push(pack_clocks(&user.record.fields).into());
-        stmt.execute(params_from_iter(values))?;
+        let last_seen = user.last_seen.map(format_timestamp);
+        let created_at = format_timestamp(user.record.created_at);
+        let updated_at = format_timestamp(user.record.updated_at);
+        let clocks = pack_clocks(&user.record.fields);
+        let mut params: Vec<&dyn ToSql> = Vec::with_capacity(texts.len() + 7);
+        params.push(&user.id);
+        params.push(&user.user_id);
+        params.extend(texts.iter().map(|t| t as &dyn ToSql));
+        params.push(&user.page_views);
+        params.push(&last_seen);
+        params.push(&created_at);
+        params.push(&updated_at);
+        params.push(&clocks);
+        stmt.execute(params.as_slice())?;
         self.save_attributes(AttrTable::USER, user.id, &user.record, attributes)
     }
 
