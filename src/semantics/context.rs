@@ -28,8 +28,11 @@ pub fn parse_user_agent(ua: &str) -> UaInfo {
         "iPhone" | "iPad" | "iPod" => "iOS",
         other => other,
     };
+    // Windows names carry their version ("Windows 10"; os_version is "NT 10.0").
     let os = known(os_name).map(|os| match known(&parsed.os_version) {
-        Some(version) if !os.contains(&version) => format!("{os} {version}"),
+        Some(version) if !os.starts_with("Windows") && !os.contains(&version) => {
+            format!("{os} {version}")
+        }
         _ => os,
     });
     let device_type = match parsed.category {
@@ -165,6 +168,10 @@ mod tests {
         assert_eq!(info.browser_version.as_deref(), Some("120.0.0.0"));
         assert_eq!(info.device_type.as_deref(), Some("desktop"));
         assert!(info.os.unwrap().starts_with("Mac OSX"));
+        let windows = parse_user_agent(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.0.0 Safari/537.36",
+        );
+        assert_eq!(windows.os.as_deref(), Some("Windows 10"));
         let phone = parse_user_agent(SAFARI_IPHONE);
         assert_eq!(phone.browser_family.as_deref(), Some("Safari"));
         assert_eq!(phone.device_type.as_deref(), Some("mobile"));
