@@ -263,13 +263,22 @@ impl Ingestor<'_> {
         let cached = self.user(user)?;
         cached.profile.record_page_view(event.time);
         cached.dirty = true;
-        let page_context = event.context.get("page");
+        let page_context = event.context.page.get();
         let field = |key: &str| -> Option<&str> {
             event
                 .properties
                 .get(key)
                 .and_then(Value::as_str)
-                .or_else(|| page_context?.get(key)?.as_str())
+                .or_else(|| {
+                    let page = page_context?;
+                    let value = match key {
+                        "url" => &page.url,
+                        "path" => &page.path,
+                        "title" => &page.title,
+                        _ => &page.referrer,
+                    };
+                    value.get()?.as_str()
+                })
         };
         let properties = serde_json::to_string(&event.properties)?;
         let timestamp = format_timestamp(event.time);

@@ -3,9 +3,164 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::event::Loose;
 use super::profile::UserField;
+
+/// The parts of an event's `context` this destination reads, decoded directly (the
+/// rest, such as `library` or `campaign`, is skipped). A part of an unexpected shape
+/// (`"os": "iOS"`) is ignored rather than failing the event.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Context {
+    pub ip: Lenient<Loose>,
+    pub locale: Lenient<Loose>,
+    pub user_agent: Lenient<Loose>,
+    pub timezone: Lenient<Loose>,
+    pub os: Lenient<NameVersion>,
+    pub device: Lenient<Device>,
+    pub screen: Lenient<Screen>,
+    pub page: Lenient<PageContext>,
+    pub traits: Lenient<Map<String, Value>>,
+    pub personas: Lenient<Personas>,
+}
+
+/// A context part: its value when it has the expected shape, else nothing.
+#[derive(Debug, Clone)]
+pub struct Lenient<T>(pub Option<T>);
+
+impl<T> Default for Lenient<T> {
+    fn default() -> Self {
+        Lenient(None)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(LenientVisitor(std::marker::PhantomData))
+    }
+}
+
+/// Decodes the expected shape in one pass (no buffering), and skips any other.
+struct LenientVisitor<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> LenientVisitor<T> {
+    fn scalar<V, E>(value: V) -> Result<Lenient<T>, E>
+    where
+        V: serde::de::IntoDeserializer<'de, serde::de::value::Error>,
+    {
+        Ok(Lenient(T::deserialize(value.into_deserializer()).ok()))
+    }
+}
+
+impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for LenientVisitor<T> {
+    type Value = Lenient<T>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        // Every part type takes any map (its fields are lenient themselves), or buffers
+        // it whole before failing (scalars): the map is consumed either way.
+        let decoded = T::deserialize(serde::de::value::MapAccessDeserializer::new(map));
+        Ok(Lenient(decoded.ok()))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Lenient(None))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Self::scalar(v.to_string())
+    }
+
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Self::scalar(v)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Self::scalar(v)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Self::scalar(v)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Self::scalar(v)
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Self::scalar(v)
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Lenient(None))
+    }
+
+    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Lenient(None))
+    }
+}
+
+impl<T> Lenient<T> {
+    pub fn get(&self) -> Option<&T> {
+        self.0.as_ref()
+    }
+}
+
+impl Lenient<Loose> {
+    /// The value as text (numbers and booleans written out).
+    pub fn text(&self) -> Option<String> {
+        self.0
+            .as_ref()
+            .map(Loose::to_text)
+            .filter(|s| !s.trim().is_empty())
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct NameVersion {
+    pub name: Lenient<Loose>,
+    pub version: Lenient<Loose>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Device {
+    pub name: Lenient<Loose>,
+    pub model: Lenient<Loose>,
+    #[serde(rename = "type")]
+    pub kind: Lenient<Loose>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Screen {
+    pub width: Lenient<Loose>,
+    pub height: Lenient<Loose>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct PageContext {
+    pub url: Lenient<Loose>,
+    pub path: Lenient<Loose>,
+    pub title: Lenient<Loose>,
+    pub referrer: Lenient<Loose>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Personas {
+    pub computation_class: Lenient<Loose>,
+    pub computation_key: Lenient<Loose>,
+}
 
 /// What a user-agent string tells.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -76,37 +231,29 @@ impl UaCache {
 }
 
 /// The profile fields an event's context sets (only those present).
-pub fn context_fields(
-    context: &Map<String, Value>,
-    ua: Option<&UaInfo>,
-) -> Vec<(UserField, String)> {
-    let mut out = Vec::new();
+pub fn context_fields(context: &Context, ua: Option<&UaInfo>) -> Vec<(UserField, String)> {
+    let mut out = Vec::with_capacity(11);
     let mut put = |field, value: Option<String>| {
         if let Some(v) = value.filter(|v| !v.trim().is_empty()) {
             out.push((field, v));
         }
     };
-    let text = |v: Option<&Value>| -> Option<String> {
-        match v? {
-            Value::String(s) => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        }
-    };
-    let device = context.get("device");
-    let os_from_context = context.get("os").and_then(|os| {
-        let name = text(os.get("name"))?;
-        Some(match text(os.get("version")) {
+    let device = context.device.get();
+    let os_from_context = context.os.get().and_then(|os| {
+        let name = os.name.text()?;
+        Some(match os.version.text() {
             Some(version) => format!("{name} {version}"),
             None => name,
         })
     });
-    let resolution = context.get("screen").and_then(|screen| {
-        let width = text(screen.get("width"))?;
-        let height = text(screen.get("height"))?;
-        Some(format!("{width}x{height}"))
+    let resolution = context.screen.get().and_then(|screen| {
+        Some(format!(
+            "{}x{}",
+            screen.width.text()?,
+            screen.height.text()?
+        ))
     });
-    put(UserField::UserAgent, text(context.get("userAgent")));
+    put(UserField::UserAgent, context.user_agent.text());
     put(
         UserField::Os,
         os_from_context.or_else(|| ua.and_then(|u| u.os.clone())),
@@ -114,18 +261,18 @@ pub fn context_fields(
     put(
         UserField::DeviceName,
         device
-            .and_then(|d| text(d.get("name")).or_else(|| text(d.get("model"))))
+            .and_then(|d| d.name.text().or_else(|| d.model.text()))
             .or_else(|| ua.and_then(|u| u.device_name.clone())),
     );
     put(
         UserField::DeviceType,
         device
-            .and_then(|d| text(d.get("type")))
+            .and_then(|d| d.kind.text())
             .or_else(|| ua.and_then(|u| u.device_type.clone())),
     );
-    put(UserField::Language, text(context.get("locale")));
+    put(UserField::Language, context.locale.text());
     put(UserField::Resolution, resolution);
-    put(UserField::IpAddress, text(context.get("ip")));
+    put(UserField::IpAddress, context.ip.text());
     put(
         UserField::BrowserFamily,
         ua.and_then(|u| u.browser_family.clone()),
@@ -134,17 +281,20 @@ pub fn context_fields(
         UserField::BrowserVersion,
         ua.and_then(|u| u.browser_version.clone()),
     );
-    put(UserField::Timezone, text(context.get("timezone")));
+    put(UserField::Timezone, context.timezone.text());
     put(
         UserField::CurrentUrl,
-        context.get("page").and_then(|p| text(p.get("url"))),
+        context.page.get().and_then(|p| p.url.text()),
     );
     out
 }
 
 /// The user agent of an event's context, if any.
-pub fn user_agent(context: &Map<String, Value>) -> Option<&str> {
-    context.get("userAgent")?.as_str().filter(|s| !s.is_empty())
+pub fn user_agent(context: &Context) -> Option<&str> {
+    match context.user_agent.get()? {
+        Loose::Text(s) if !s.is_empty() => Some(s),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -156,9 +306,9 @@ mod tests {
     const SAFARI_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1";
 
     fn fields(context: Value) -> HashMap<UserField, String> {
-        let map = context.as_object().unwrap().clone();
-        let ua = user_agent(&map).map(parse_user_agent);
-        context_fields(&map, ua.as_ref()).into_iter().collect()
+        let context: Context = serde_json::from_value(context).unwrap();
+        let ua = user_agent(&context).map(parse_user_agent);
+        context_fields(&context, ua.as_ref()).into_iter().collect()
     }
 
     #[test]
@@ -224,6 +374,23 @@ mod tests {
     fn absent_context_sets_nothing() {
         assert!(fields(json!({})).is_empty());
         assert!(fields(json!({"screen": {"width": 10}, "os": "weird"})).is_empty());
+    }
+
+    #[test]
+    fn parts_of_unexpected_shape_are_skipped() {
+        let f = fields(json!({
+            "os": "iOS", "page": [1, 2], "ip": {"v4": "1.2.3.4"}, "device": null,
+            "screen": {"width": "10", "height": 20, "density": [2]},
+            "library": {"name": "analytics.js"}, "locale": 7
+        }));
+        assert_eq!(
+            f.get(&UserField::Resolution).map(String::as_str),
+            Some("10x20")
+        );
+        assert_eq!(f.get(&UserField::Language).map(String::as_str), Some("7"));
+        assert!(!f.contains_key(&UserField::Os));
+        assert!(!f.contains_key(&UserField::IpAddress));
+        assert!(!f.contains_key(&UserField::CurrentUrl));
     }
 
     #[test]

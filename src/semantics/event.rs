@@ -5,6 +5,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::context::Context;
 use super::lww::Clock;
 use super::time::{from_unix_seconds, parse_timestamp};
 
@@ -30,8 +31,7 @@ impl Kind {
 
 /// A string or a number where Segment expects a string (ids, timestamps); sources
 /// that send numbers are common enough to accept.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Loose {
     Text(String),
     Int(i64),
@@ -39,13 +39,83 @@ pub enum Loose {
     Bool(bool),
 }
 
+impl<'de> Deserialize<'de> for Loose {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct LooseVisitor;
+        impl<'de> serde::de::Visitor<'de> for LooseVisitor {
+            type Value = Loose;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string or a number")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Loose, E> {
+                Ok(Loose::Text(v.to_string()))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Loose, E> {
+                Ok(Loose::Text(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Loose, E> {
+                Ok(Loose::Int(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Loose, E> {
+                Ok(i64::try_from(v).map_or(Loose::Float(v as f64), Loose::Int))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Loose, E> {
+                Ok(Loose::Float(v))
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Loose, E> {
+                Ok(Loose::Bool(v))
+            }
+            // Read past an object or array before refusing it, so that a caller that
+            // tolerates the refusal (a lenient context part) can carry on.
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Loose, A::Error> {
+                while map
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Err(serde::de::Error::invalid_type(
+                    serde::de::Unexpected::Map,
+                    &self,
+                ))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Loose, A::Error> {
+                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Err(serde::de::Error::invalid_type(
+                    serde::de::Unexpected::Seq,
+                    &self,
+                ))
+            }
+        }
+        d.deserialize_any(LooseVisitor)
+    }
+}
+
 impl Loose {
     fn into_text(self) -> String {
         match self {
             Loose::Text(s) => s,
+            other => other.to_text(),
+        }
+    }
+
+    pub fn to_text(&self) -> String {
+        match self {
+            Loose::Text(s) => s.clone(),
             Loose::Int(n) => n.to_string(),
             Loose::Float(x) => x.to_string(),
             Loose::Bool(b) => b.to_string(),
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Loose::Text(s) => Some(s),
+            _ => None,
         }
     }
 }
@@ -68,7 +138,7 @@ pub struct WireEvent {
     pub group_id: Option<Loose>,
     pub traits: Option<Map<String, Value>>,
     pub properties: Option<Map<String, Value>>,
-    pub context: Option<Map<String, Value>>,
+    pub context: Option<Context>,
     /// Set on a Segment batch envelope `{"batch": [...]}` sent as one line.
     pub batch: Option<Vec<Value>>,
 }
@@ -91,22 +161,22 @@ pub struct Event {
     /// track's `event`, page's `name`.
     pub name: Option<String>,
     pub group_id: Option<String>,
-    pub context: Map<String, Value>,
+    pub context: Context,
 }
 
 impl Event {
     /// The page URL the event was sent from (`context.page.url`).
     pub fn page_url(&self) -> Option<&str> {
-        self.context.get("page")?.get("url")?.as_str()
+        self.context.page.get()?.url.get()?.as_str()
     }
 
     /// The Engage audience this identify reports membership of, if any.
     pub fn audience_key(&self) -> Option<&str> {
-        let personas = self.context.get("personas")?;
-        if personas.get("computation_class")?.as_str()? != "audience" {
+        let personas = self.context.personas.get()?;
+        if personas.computation_class.get()?.as_str()? != "audience" {
             return None;
         }
-        personas.get("computation_key")?.as_str()
+        personas.computation_key.get()?.as_str()
     }
 }
 
@@ -159,11 +229,8 @@ pub fn decode(wire: WireEvent, content: &[u8], now: DateTime<Utc>) -> Result<Dec
         Some(id) => id,
         None => derived_message_id(content),
     };
-    let context = wire.context.unwrap_or_default();
-    let mut user_traits = match context.get("traits") {
-        Some(Value::Object(traits)) => traits.clone(),
-        _ => Map::new(),
-    };
+    let mut context = wire.context.unwrap_or_default();
+    let mut user_traits = context.traits.0.take().unwrap_or_default();
     let mut company_traits = Map::new();
     let traits = wire.traits.unwrap_or_default();
     match kind {
