@@ -411,3 +411,26 @@ fn a_merged_visitor_is_found_again_in_later_batches() {
         assert_eq!(users[0]["page_views"], 3);
     }
 }
+
+#[test]
+fn an_email_changed_in_a_later_batch_is_found_by_the_new_one() {
+    let env = Env::new();
+    let key = env.key();
+    let text = [
+        r#"{"type":"identify","userId":"u1","messageId":"1","timestamp":"2026-10-01T00:00:00Z","traits":{"email":"a@x.com"}}"#,
+        r#"{"type":"page","userId":"u1","messageId":"2","timestamp":"2026-10-02T00:00:00Z"}"#,
+        r#"{"type":"identify","userId":"u1","messageId":"3","timestamp":"2026-10-03T00:00:00Z","traits":{"email":"b@x.com"}}"#,
+        r#"{"type":"page","userId":"u1","messageId":"4","timestamp":"2026-10-04T00:00:00Z"}"#,
+    ]
+    .join("\n");
+    let out = env
+        .cmd()
+        .args(["ingest", "--quiet", "--batch-size", "1", "--api-key", &key])
+        .write_stdin(text)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(env.user("b@x.com")["user_id"], "u1");
+    assert_eq!(env.json(&["users", "show", "a@x.com"]).0, 1);
+    assert_eq!(env.user("u1")["page_views"], 2);
+}

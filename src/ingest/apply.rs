@@ -14,7 +14,7 @@ use crate::semantics::domains::{host_of_url, is_trusted};
 use crate::semantics::event::{Event, Kind};
 use crate::semantics::profile::{Ignored, Record, UserField, UserProfile, user_trait_changes};
 use crate::semantics::time::format_timestamp;
-use crate::store::NewPage;
+use crate::store::{NewPage, RowWrite};
 
 impl Ingestor<'_> {
     /// The 403 reason when the event's domain is known and not trusted.
@@ -78,6 +78,7 @@ impl Ingestor<'_> {
                 if cached.profile.user_id.is_none() {
                     cached.profile.user_id = Some(user_id.to_string());
                     cached.dirty = true;
+                    cached.keys_dirty = true;
                     self.user_ids.insert(user_id.to_string(), other);
                     return Ok(other);
                 }
@@ -160,6 +161,7 @@ impl Ingestor<'_> {
         let target = self.users.get_mut(&into).expect("loaded above");
         let changed = target.profile.absorb(absorbed);
         target.dirty = true;
+        target.keys_dirty = true;
         target.dirty_attrs.extend(changed);
         self.store.merge_user_rows(from, into)?;
         self.merged.insert(from, into);
@@ -198,7 +200,9 @@ impl Ingestor<'_> {
         let profile = &mut cached.profile;
         let mut dirty = profile.record.touch(event.time);
         for (field, value) in fields {
-            dirty |= profile.set_field(field, value, clock);
+            let changed = profile.set_field(field, value, clock);
+            cached.keys_dirty |= changed && field == UserField::Email;
+            dirty |= changed;
         }
         for (attr, value) in attributes {
             if profile.record.set_attribute(attr, value, clock) {
@@ -413,10 +417,18 @@ impl Ingestor<'_> {
             let cached = self.users.get_mut(&id).expect("listed above");
             cached.dirty_attrs.sort_unstable();
             cached.dirty_attrs.dedup();
+            let write = if cached.is_new {
+                RowWrite::Insert
+            } else if cached.keys_dirty {
+                RowWrite::Update
+            } else {
+                RowWrite::Refresh
+            };
             self.store
-                .save_user(&cached.profile, cached.is_new, cached.dirty_attrs.drain(..))?;
+                .save_user(&cached.profile, write, cached.dirty_attrs.drain(..))?;
             cached.dirty = false;
             cached.is_new = false;
+            cached.keys_dirty = false;
         }
         for cached in self.companies.values_mut() {
             if cached.dirty || !cached.dirty_attrs.is_empty() {

@@ -69,6 +69,8 @@ pub(crate) struct Cached<T> {
     pub dirty: bool,
     /// Not yet in its table (written whole at the next flush).
     pub is_new: bool,
+    /// Its userId or email changed since it was written.
+    pub keys_dirty: bool,
     pub dirty_attrs: Vec<i64>,
 }
 
@@ -78,6 +80,7 @@ impl<T> Cached<T> {
             profile,
             dirty: false,
             is_new: false,
+            keys_dirty: false,
             dirty_attrs: Vec::new(),
         }
     }

@@ -23,7 +23,7 @@ pub use domains::DomainRow;
 pub use history::{EventFilter, EventRow, NewPage, PageRow};
 pub use keys::{KeyRow, KeyStatus};
 pub use migrations::SCHEMA_VERSION;
-pub use users::UserView;
+pub use users::{RowWrite, UserView};
 
 /// An open usercom database.
 pub struct Store {

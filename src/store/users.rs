@@ -46,6 +46,28 @@ static UPDATE_USER: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// [`UPDATE_USER`] for when neither userId nor email changed: the same parameters (?2
+/// and the email's go unused), but their indexes are left alone (SQLite rewrites the
+/// index entries of every column it sets).
+static UPDATE_USER_SAME_KEYS: LazyLock<String> = LazyLock::new(|| {
+    let sets: Vec<String> = UserField::ALL
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| **f != UserField::Email)
+        .map(|(i, f)| format!("{} = ?{}", f.name(), i + 3))
+        .collect();
+    let n = UserField::ALL.len() + 3;
+    format!(
+        "UPDATE users SET {}, page_views = ?{n}, last_seen = ?{}, created_at = ?{},
+         updated_at = ?{}, field_clocks = ?{} WHERE id = ?1",
+        sets.join(", "),
+        n + 1,
+        n + 2,
+        n + 3,
+        n + 4
+    )
+});
+
 /// The same parameters as [`UPDATE_USER`], for a profile not yet in the table.
 static INSERT_USER: LazyLock<String> = LazyLock::new(|| {
     let n = UserField::ALL.len() + 7;
@@ -57,6 +79,15 @@ static INSERT_USER: LazyLock<String> = LazyLock::new(|| {
         placeholders.join(", ")
     )
 });
+
+/// How a profile's row is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowWrite {
+    Insert,
+    Update,
+    /// An update that changes neither userId nor email.
+    Refresh,
+}
 
 /// A user profile as printed by `users show` and `users list`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -230,14 +261,19 @@ impl Store {
         })
     }
 
-    /// Writes a profile's row (inserting it when `is_new`) and the given attributes.
+    /// Writes a profile's row and the given attributes: `Insert` when it is not in the
+    /// table yet, `Update` when its userId or email may have changed, else `Refresh`.
     pub fn save_user(
         &self,
         user: &UserProfile,
-        is_new: bool,
+        write: RowWrite,
         attributes: impl IntoIterator<Item = i64>,
     ) -> Result<()> {
-        let sql: &str = if is_new { &INSERT_USER } else { &UPDATE_USER };
+        let sql: &str = match write {
+            RowWrite::Insert => &INSERT_USER,
+            RowWrite::Update => &UPDATE_USER,
+            RowWrite::Refresh => &UPDATE_USER_SAME_KEYS,
+        };
         let mut stmt = self.conn().prepare_cached(sql)?;
         let texts: Vec<Option<&str>> = (0..UserField::ALL.len())
             .map(|i| match user.record.field(i) {
