@@ -280,6 +280,32 @@ fn rejects_file_holds_every_rejected_line_verbatim() {
         std::fs::read_to_string(&rejects).unwrap().lines().count(),
         8
     );
+
+    // Bytes that are not UTF-8 are kept exactly; an over-long line is marked.
+    let odd = env.dir.path().join("odd.ndjson");
+    let mut bytes = b"{\"type\":\"identify\",\"userId\":\"caf\xe9\"}\n".to_vec();
+    bytes.extend_from_slice(format!("\"{}\"\n", "y".repeat(9 * 1024 * 1024)).as_bytes());
+    std::fs::write(&odd, &bytes).unwrap();
+    let rejects = env.dir.path().join("odd-rejects.ndjson");
+    env.cmd()
+        .args(["ingest", "--api-key", &key, "--rejects"])
+        .arg(&rejects)
+        .arg(&odd)
+        .output()
+        .unwrap();
+    let text = std::fs::read_to_string(&rejects).unwrap();
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    use base64::Engine;
+    let exact = base64::engine::general_purpose::STANDARD
+        .decode(records[0]["raw_base64"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(exact.len(), bytes.iter().position(|b| *b == b'\n').unwrap());
+    assert_eq!(exact, bytes[..exact.len()].to_vec());
+    assert_eq!(records[1]["raw_truncated"], true);
+    assert_eq!(records[1]["line"], 2);
 }
 
 #[test]

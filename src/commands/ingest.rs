@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use base64::Engine;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::json;
@@ -37,7 +38,9 @@ pub struct IngestArgs {
     pub origin: Option<String>,
 
     /// Append every rejected input line to this file, as ndjson
-    /// {"source", "line", "reason", "raw"}, to fix and replay.
+    /// {"source", "line", "reason", "raw"}, to fix and replay ("raw_base64" too when the
+    /// line is not UTF-8; "raw_truncated" when it was over 8 MiB and only its start is
+    /// kept).
     #[arg(long, value_name = "PATH")]
     pub rejects: Option<PathBuf>,
 
@@ -137,13 +140,20 @@ impl Observer for CliObserver {
             r.source, r.line, r.reason
         ));
         if let Some((path, file)) = &mut self.rejects {
-            let record = json!({
+            let mut record = json!({
                 "source": r.source,
                 "line": r.line,
                 "item": r.item,
                 "reason": r.reason,
                 "raw": String::from_utf8_lossy(raw),
             });
+            if std::str::from_utf8(raw).is_err() {
+                // Not text: the exact bytes too, so nothing is lost.
+                record["raw_base64"] = base64::engine::general_purpose::STANDARD.encode(raw).into();
+            }
+            if r.truncated {
+                record["raw_truncated"] = true.into();
+            }
             let mut line = serde_json::to_vec(&record)?;
             line.push(b'\n');
             file.write_all(&line)

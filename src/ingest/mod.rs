@@ -238,7 +238,7 @@ impl<'a> Ingestor<'a> {
             if too_long {
                 self.summary.received += 1;
                 let reason = format!("line longer than {} MiB: not one event", MAX_LINE >> 20);
-                self.reject(loc, reason, &buf)?;
+                self.reject_with(loc, reason, &buf, true)?;
             } else {
                 self.ingest_line(loc, &buf)?;
             }
@@ -487,11 +487,22 @@ impl<'a> Ingestor<'a> {
     }
 
     fn reject(&mut self, loc: Location<'_>, reason: String, raw: &[u8]) -> Result<()> {
+        self.reject_with(loc, reason, raw, false)
+    }
+
+    fn reject_with(
+        &mut self,
+        loc: Location<'_>,
+        reason: String,
+        raw: &[u8],
+        truncated: bool,
+    ) -> Result<()> {
         let rejection = Rejection {
             source: loc.source.to_string(),
             line: loc.line,
             item: loc.item,
             reason,
+            truncated,
         };
         self.observer.rejected(&rejection, raw)?;
         self.summary.add_rejection(rejection);

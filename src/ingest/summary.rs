@@ -13,6 +13,10 @@ pub struct Rejection {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<usize>,
     pub reason: String,
+    /// The raw input handed to the observer is only the start of it (a line too long to
+    /// hold in memory).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub truncated: bool,
 }
 
 /// A value that was ignored because it could not be converted.
