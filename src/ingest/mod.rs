@@ -254,30 +254,31 @@ impl<'a> Ingestor<'a> {
         if text.is_empty() {
             return Ok(());
         }
-        if let Err(e) = std::str::from_utf8(text) {
-            self.summary.received += 1;
-            return self.reject(
-                loc,
-                format!("not valid UTF-8 (at byte {})", e.valid_up_to()),
-                raw,
-            );
-        }
-        match text[0] {
-            b'{' => match serde_json::from_slice::<WireEvent>(text) {
+        let text = match std::str::from_utf8(text) {
+            Ok(text) => text,
+            Err(e) => {
+                self.summary.received += 1;
+                let reason = format!("not valid UTF-8 (at byte {})", e.valid_up_to());
+                return self.reject(loc, reason, raw);
+            }
+        };
+        // Validated once above; from_str does not check each string again.
+        match text.as_bytes()[0] {
+            b'{' => match serde_json::from_str::<WireEvent>(text) {
                 Ok(wire) if wire.kind.is_none() && wire.batch.is_some() => {
-                    let value = serde_json::from_slice(text)?;
+                    let value = serde_json::from_str(text)?;
                     self.ingest_document(loc, value)
                 }
                 Ok(wire) => {
                     self.summary.received += 1;
-                    self.ingest_wire(loc, wire, text).map(drop)
+                    self.ingest_wire(loc, wire, text.as_bytes()).map(drop)
                 }
                 Err(e) => {
                     self.summary.received += 1;
                     self.reject(loc, json_error(&e), raw)
                 }
             },
-            b'[' => match serde_json::from_slice::<Value>(text) {
+            b'[' => match serde_json::from_str::<Value>(text) {
                 Ok(value) => self.ingest_document(loc, value),
                 Err(e) => {
                     self.summary.received += 1;
@@ -286,7 +287,7 @@ impl<'a> Ingestor<'a> {
             },
             _ => {
                 self.summary.received += 1;
-                let reason = match serde_json::from_slice::<Value>(text) {
+                let reason = match serde_json::from_str::<Value>(text) {
                     Ok(_) => "not a JSON object (expected one event per line)".to_string(),
                     Err(e) => json_error(&e),
                 };
