@@ -88,7 +88,7 @@ impl<T> Cached<T> {
 
 /// Profiles kept between transactions at most; past this, some are dropped after a
 /// commit (memory stays bounded whatever the number of users).
-const CACHE_LIMIT: usize = 20_000;
+const CACHE_LIMIT: usize = 15_000;
 
 /// Applies events to a store. Call [`Ingestor::finish`] at the end: work since the
 /// last commit is otherwise rolled back.
