@@ -13,6 +13,7 @@ pub mod error;
 pub mod ingest;
 pub mod output;
 pub mod semantics;
+pub mod server;
 pub mod store;
 
 pub use error::Error;

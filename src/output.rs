@@ -106,6 +106,104 @@ pub fn print_list<T: Tabular>(rows: &[T], format: Format) -> Result<()> {
     Ok(())
 }
 
+/// A list printed as its rows come: `--json` (a streamed array), `--ndjson` and `--csv`
+/// write each row at once, so millions of rows never sit in memory; a table needs every
+/// row for its column widths and is printed by [`ListSink::finish`].
+pub struct ListSink {
+    headers: Vec<String>,
+    /// The table's header row, when it differs from `headers`.
+    labels: Option<Vec<String>>,
+    count: usize,
+    out: SinkOut,
+}
+
+enum SinkOut {
+    Json(io::BufWriter<io::Stdout>),
+    Ndjson(io::BufWriter<io::Stdout>),
+    Csv(Box<csv::Writer<io::BufWriter<io::Stdout>>>),
+    Table(Vec<Vec<String>>),
+}
+
+impl ListSink {
+    /// `headers` are the CSV header row or the table's columns (unused for JSON).
+    pub fn new(format: Format, headers: Vec<String>) -> Result<ListSink> {
+        let out = io::BufWriter::with_capacity(64 * 1024, io::stdout());
+        let out = match format {
+            Format::Json => SinkOut::Json(out),
+            Format::Ndjson => SinkOut::Ndjson(out),
+            Format::Csv => {
+                let mut csv = csv::Writer::from_writer(out);
+                csv.write_record(&headers)?;
+                SinkOut::Csv(Box::new(csv))
+            }
+            Format::Table => SinkOut::Table(Vec::new()),
+        };
+        Ok(ListSink {
+            headers,
+            labels: None,
+            count: 0,
+            out,
+        })
+    }
+
+    /// Adds a row: `row` is what JSON shows; `cells` gives the CSV or table cells for
+    /// the headers (called only for those formats).
+    pub fn push<T: Serialize + ?Sized>(
+        &mut self,
+        row: &T,
+        cells: impl FnOnce(&[String]) -> Vec<String>,
+    ) -> Result<()> {
+        match &mut self.out {
+            SinkOut::Json(out) => {
+                // The same text as pretty-printing the whole array at once.
+                out.write_all(if self.count == 0 { b"[\n  " } else { b",\n  " })?;
+                let text = serde_json::to_string_pretty(row)?;
+                out.write_all(text.replace('\n', "\n  ").as_bytes())?;
+            }
+            SinkOut::Ndjson(out) => {
+                serde_json::to_writer(&mut *out, row)?;
+                out.write_all(b"\n")?;
+            }
+            SinkOut::Csv(csv) => csv.write_record(cells(&self.headers))?,
+            SinkOut::Table(rows) => rows.push(cells(&self.headers)),
+        }
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Names the table's columns differently from `headers` (CSV keeps `headers`).
+    pub fn table_labels(&mut self, labels: Vec<String>) {
+        self.labels = Some(labels);
+    }
+
+    /// Rows pushed so far.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Ends the list (prints the table); returns how many rows there were.
+    pub fn finish(self) -> Result<usize> {
+        match self.out {
+            SinkOut::Json(mut out) => {
+                out.write_all(if self.count == 0 { b"[]\n" } else { b"\n]\n" })?;
+                out.flush()?;
+            }
+            SinkOut::Ndjson(mut out) => out.flush()?,
+            SinkOut::Csv(mut csv) => csv.flush()?,
+            SinkOut::Table(rows) => {
+                let labels = self.labels.as_ref().unwrap_or(&self.headers);
+                let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+                let mut t = table(&refs);
+                for row in rows {
+                    t.add_row(row);
+                }
+                print_text(t)?;
+            }
+        }
+        Ok(self.count)
+    }
+}
+
 /// Prints one value as pretty JSON.
 pub fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     let stdout = io::stdout();

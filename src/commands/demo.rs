@@ -69,17 +69,13 @@ pub fn run(args: DemoArgs, db: Option<&Path>, json: bool) -> Result<i32> {
     let db_flag = format!("--db {}", path.display());
     println!();
     super::users::run(
-        super::users::UsersCommand::List {
-            format: Default::default(),
-        },
+        super::users::UsersCommand::List(Default::default()),
         &store,
         false,
     )?;
     println!();
     super::companies::run(
-        super::companies::CompaniesCommand::List {
-            format: Default::default(),
-        },
+        super::companies::CompaniesCommand::List(Default::default()),
         &store,
         false,
     )?;

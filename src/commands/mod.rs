@@ -7,6 +7,7 @@ mod domains;
 mod history;
 mod ingest;
 mod keys;
+mod serve;
 mod users;
 
 use std::path::{Path, PathBuf};
@@ -68,6 +69,8 @@ pub enum Command {
     /// Manage trusted domains (none configured: every domain is allowed).
     #[command(subcommand)]
     Domains(domains::DomainsCommand),
+    /// Serve Segment's HTTP Tracking API (/v1/identify, /v1/track, /v1/batch, ...).
+    Serve(serve::ServeArgs),
 }
 
 /// The database path when none is given.
@@ -99,6 +102,9 @@ pub fn run() -> Result<i32> {
         Command::Attrs(cmd) => attrs::run(cmd, &open()?, json),
         Command::Keys(cmd) => keys::run(cmd, &open()?, json),
         Command::Domains(cmd) => domains::run(cmd, &open()?, json),
+        Command::Serve(args) => {
+            serve::run(args, db.as_deref().unwrap_or(Path::new(DEFAULT_DB)), json)
+        }
     }
 }
 

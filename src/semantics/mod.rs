@@ -6,6 +6,7 @@ pub mod company;
 pub mod context;
 pub mod domains;
 pub mod event;
+pub mod filter;
 pub mod lww;
 pub mod profile;
 pub mod time;

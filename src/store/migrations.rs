@@ -162,10 +162,12 @@ const MIGRATIONS: &[&str] = &[
     );
     "#,
     // 2: indexes for filtered lists and aggregates (`users list --did/--not-did/--seen-since`,
-    // `events stats`).
+    // `events stats`). events(name, user_ref, timestamp) serves every look-up by name that
+    // events(name, timestamp) served, so it replaces it: ingest keeps two event indexes.
     r#"
     CREATE INDEX users_last_seen ON users(last_seen);
     CREATE INDEX events_name_user ON events(name, user_ref, timestamp);
+    DROP INDEX events_name;
     "#,
 ];
 

@@ -8,6 +8,7 @@ mod history;
 mod keys;
 mod messages;
 mod migrations;
+mod query;
 mod users;
 mod values;
 
@@ -23,6 +24,7 @@ pub use domains::DomainRow;
 pub use history::{EventFilter, EventRow, NewPage, PageRow};
 pub use keys::{KeyRow, KeyStatus};
 pub use migrations::SCHEMA_VERSION;
+pub use query::{Bucket, CompanyQuery, EventCondition, HistoryQuery, StatRow, UserQuery};
 pub use users::{RowWrite, UserView};
 
 /// An open usercom database.
@@ -67,6 +69,7 @@ impl Store {
         // Checkpoint less often: a page changed by many batches is copied back once.
         conn.pragma_update(None, "wal_autocheckpoint", 8_000)?;
         conn.set_prepared_statement_cache_capacity(64);
+        query::register_functions(&conn)?;
         migrations::migrate(&mut conn)?;
         Ok(Store { conn })
     }

@@ -1,0 +1,313 @@
+#!/usr/bin/env bash
+# Load benchmark of `usercom serve`, in one command:
+#
+#   scripts/bench-serve.sh [--events N] [--singles N] [--batch N] [--single-connections N]
+#                          [--batch-connections N] [--events-file FILE] [--work DIR]
+#
+# 1. builds usercom and the event generator (examples/gen_events.rs) in release mode and
+#    generates N realistic Segment events (or takes --events-file);
+# 2. measures `usercom ingest` on them (events/s: the baseline);
+# 3. starts `usercom serve` on a fresh database and drives it over loopback with wrk
+#    (Debian's `wrk`: apt-get install -y wrk): first single-event requests
+#    (POST /v1/identify, /v1/track, ... one event each), then 100-event batches
+#    (POST /v1/batch), every event sent exactly once, each wrk thread on one keep-alive
+#    connection;
+# 4. stops the server with SIGTERM and checks the database: every event answered 200 is
+#    there, and the count of events in it equals what was acknowledged.
+#
+# Prints requests/s, events/s, p50/p99 latency and errors for both loads, and the batch
+# events/s as a share of `usercom ingest`'s. Exits non-zero if an event is lost or a
+# request failed. Needs: cargo, wrk, python3. Only loopback is used.
+set -euo pipefail
+
+EVENTS=200000
+SINGLES=60000
+BATCH=100
+SINGLE_CONNECTIONS=64
+BATCH_CONNECTIONS=16
+EVENTS_FILE=""
+WORK=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --events) EVENTS="$2"; shift 2 ;;
+        --singles) SINGLES="$2"; shift 2 ;;
+        --batch) BATCH="$2"; shift 2 ;;
+        --single-connections) SINGLE_CONNECTIONS="$2"; shift 2 ;;
+        --batch-connections) BATCH_CONNECTIONS="$2"; shift 2 ;;
+        --events-file) EVENTS_FILE="$2"; shift 2 ;;
+        --work) WORK="$2"; shift 2 ;;
+        -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+        *) echo "bench-serve: unknown argument $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+command -v wrk >/dev/null || { echo "bench-serve: wrk is missing: apt-get install -y wrk" >&2; exit 2; }
+command -v python3 >/dev/null || { echo "bench-serve: python3 is missing" >&2; exit 2; }
+if [ -z "$WORK" ]; then
+    WORK=$(mktemp -d /tmp/usercom-bench.XXXXXX)
+else
+    mkdir -p "$WORK"
+fi
+echo "bench-serve: working in $WORK" >&2
+
+SERVER_PID=""
+WRK_PID=""
+cleanup() {
+    [ -n "$WRK_PID" ] && kill "$WRK_PID" 2>/dev/null || true
+    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+echo "bench-serve: building (release)..." >&2
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+if [ -z "$EVENTS_FILE" ]; then
+    cargo build --release --quiet --bin usercom --example gen_events
+    EVENTS_FILE="$WORK/events.ndjson"
+    "$TARGET/release/examples/gen_events" --events "$EVENTS" --out "$EVENTS_FILE"
+else
+    cargo build --release --quiet --bin usercom
+fi
+USERCOM="$TARGET/release/usercom"
+
+now() { date +%s.%N; }
+
+# ---- baseline: usercom ingest on the same events ----
+rm -f "$WORK"/cli.db*
+CLI_KEY=$("$USERCOM" --db "$WORK/cli.db" keys create 2>/dev/null)
+started=$(now)
+set +e
+"$USERCOM" --db "$WORK/cli.db" ingest "$EVENTS_FILE" --api-key "$CLI_KEY" --quiet --json \
+    --rejects "$WORK/cli-rejects.ndjson" > "$WORK/cli-summary.json" 2> "$WORK/cli.log"
+code=$?
+set -e
+ended=$(now)
+if [ $code -gt 1 ]; then
+    echo "bench-serve: usercom ingest failed:" >&2; cat "$WORK/cli.log" >&2; exit 1
+fi
+
+# ---- request files: every valid event once, split over wrk threads ----
+python3 - "$EVENTS_FILE" "$WORK" "$SINGLES" "$BATCH" "$SINGLE_CONNECTIONS" "$BATCH_CONNECTIONS" <<'PY'
+import json, os, sys
+events_file, work, singles, batch = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+single_threads, batch_threads = int(sys.argv[5]), int(sys.argv[6])
+rejected = set()
+rejects = os.path.join(work, "cli-rejects.ndjson")
+if os.path.exists(rejects):
+    for line in open(rejects):
+        rejected.add(json.loads(line)["line"])
+events = []
+with open(events_file, "rb") as f:
+    for number, line in enumerate(f, 1):
+        line = line.strip()
+        if line and number not in rejected:
+            events.append(line.decode())
+single, rest = events[:singles], events[singles:]
+def spread(name, lines, threads):
+    files = [open(os.path.join(work, f"{name}.{i}"), "w") for i in range(threads)]
+    for n, line in enumerate(lines):
+        files[n % threads].write(line + "\n")
+    for f in files:
+        f.close()
+single_lines = []
+for text in single:
+    kind = json.loads(text).get("type", "track")
+    single_lines.append(f"/v1/{kind}\t{text}")
+spread("single", single_lines, single_threads)
+batch_lines = ["/v1/batch\t{\"batch\":[" + ",".join(rest[i:i + batch]) + "]}"
+               for i in range(0, len(rest), batch)]
+spread("batch", batch_lines, batch_threads)
+json.dump({"events": len(events), "rejected_by_ingest": len(rejected),
+           "single_events": len(single), "batch_events": len(rest),
+           "batch_requests": len(batch_lines)}, open(os.path.join(work, "plan.json"), "w"))
+PY
+
+cat > "$WORK/bench.lua" <<'LUA'
+-- Each wrk thread (one connection) posts the requests of its own file, each once, in
+-- order; once all are answered it marks itself done and stops. Args: prefix, auth,
+-- done directory.
+local counter = 0
+local threads = {}
+
+function setup(thread)
+    thread:set("id", counter)
+    counter = counter + 1
+    table.insert(threads, thread)
+end
+
+function init(args)
+    local prefix = args[1]
+    auth = args[2]
+    done_dir = args[3]
+    reqs = {}
+    for line in io.lines(prefix .. "." .. id) do
+        local tab = line:find("\t", 1, true)
+        reqs[#reqs + 1] = wrk.format("POST", line:sub(1, tab - 1),
+            { ["Authorization"] = auth, ["Content-Type"] = "application/json" },
+            line:sub(tab + 1))
+    end
+    sent, answered, ok, failed, finished = 0, 0, 0, 0, false
+    -- wrk calls request() once on thread 0 before it starts, to check the script: that
+    -- call must not use up a request.
+    checking = id == 0
+    if #reqs == 0 then finish() end
+end
+
+function finish()
+    local f = io.open(done_dir .. "/" .. id, "w")
+    f:close()
+    finished = true
+    wrk.thread:stop()
+end
+
+function request()
+    if reqs == nil then return wrk.format("GET", "/health") end
+    if checking then
+        checking = false
+        if #reqs > 0 then return reqs[1] end
+    end
+    if sent < #reqs then
+        sent = sent + 1
+        return reqs[sent]
+    end
+    return wrk.format("GET", "/health")
+end
+
+function response(status, headers, body)
+    if finished then return end
+    answered = answered + 1
+    if status == 200 then
+        ok = ok + 1
+    else
+        failed = failed + 1
+        if failed <= 3 then io.stderr:write("status " .. status .. ": " .. body .. "\n") end
+    end
+    if answered >= #reqs then finish() end
+end
+
+function done(summary, latency, requests)
+    local ok_total, failed_total = 0, 0
+    for _, t in ipairs(threads) do
+        ok_total = ok_total + t:get("ok")
+        failed_total = failed_total + t:get("failed")
+    end
+    io.write(string.format("RESULT ok %d failed %d duration_us %d p50_us %d p99_us %d max_us %d "
+        .. "socket_errors %d\n", ok_total, failed_total, summary.duration,
+        latency:percentile(50), latency:percentile(99), latency.max,
+        summary.errors.connect + summary.errors.read + summary.errors.write
+        + summary.errors.timeout))
+end
+LUA
+
+# Runs one load: $1 name (single|batch), $2 connections. Leaves $WORK/$1.result.
+run_load() {
+    local name=$1 connections=$2
+    local db="$WORK/$name.db"
+    rm -f "$db"*
+    local key
+    key=$("$USERCOM" --db "$db" keys create 2>/dev/null)
+    local auth
+    auth="Basic $(printf '%s:' "$key" | base64 -w0)"
+    "$USERCOM" --db "$db" serve --listen 127.0.0.1:0 --json \
+        > "$WORK/$name.server.json" 2> "$WORK/$name.server.log" &
+    SERVER_PID=$!
+    local addr=""
+    for _ in $(seq 1 200); do
+        addr=$(sed -n 's/.*listening on http:\/\/\([^ ]*\).*/\1/p' "$WORK/$name.server.log" 2>/dev/null || true)
+        [ -n "$addr" ] && break
+        sleep 0.05
+    done
+    [ -n "$addr" ] || { echo "bench-serve: the server did not start" >&2; cat "$WORK/$name.server.log" >&2; exit 1; }
+    rm -rf "$WORK/$name.done" && mkdir "$WORK/$name.done"
+    wrk -t "$connections" -c "$connections" -d 600s --timeout 30s --latency \
+        -s "$WORK/bench.lua" "http://$addr" -- "$WORK/$name" "$auth" "$WORK/$name.done" \
+        > "$WORK/$name.wrk.txt" 2> "$WORK/$name.wrk.err" &
+    WRK_PID=$!
+    # Every thread done: stop wrk's clock (it would otherwise wait out -d).
+    while [ "$(ls "$WORK/$name.done" | wc -l)" -lt "$connections" ]; do
+        kill -0 "$WRK_PID" 2>/dev/null || break
+        sleep 0.01
+    done
+    kill -INT "$WRK_PID" 2>/dev/null || true
+    wait "$WRK_PID" || true
+    WRK_PID=""
+    kill -TERM "$SERVER_PID"
+    local server_code=0
+    wait "$SERVER_PID" || server_code=$?
+    SERVER_PID=""
+    echo "$server_code" > "$WORK/$name.server.code"
+    grep '^RESULT' "$WORK/$name.wrk.txt" > "$WORK/$name.result" || {
+        echo "bench-serve: wrk gave no result:" >&2; cat "$WORK/$name.wrk.txt" "$WORK/$name.wrk.err" >&2; exit 1; }
+}
+
+echo "bench-serve: single-event requests ($SINGLE_CONNECTIONS connections)..." >&2
+run_load single "$SINGLE_CONNECTIONS"
+echo "bench-serve: $BATCH-event batches ($BATCH_CONNECTIONS connections)..." >&2
+run_load batch "$BATCH_CONNECTIONS"
+
+python3 - "$WORK" "$started" "$ended" "$BATCH" <<'PY'
+import json, os, sqlite3, sys
+work, started, ended, batch = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+plan = json.load(open(os.path.join(work, "plan.json")))
+cli = json.load(open(os.path.join(work, "cli-summary.json")))
+cli_seconds = ended - started
+cli_rate = cli["received"] / cli_seconds
+APPLIED = {"identify", "track", "page", "group"}
+
+def expected_ids(name):
+    """messageIds of every applicable event the load sent, read back from its files."""
+    ids, events, n = set(), 0, 0
+    while os.path.exists(os.path.join(work, f"{name}.{n}")):
+        for line in open(os.path.join(work, f"{name}.{n}")):
+            body = json.loads(line.split("\t", 1)[1])
+            items = body["batch"] if name == "batch" else [body]
+            for e in items:
+                events += 1
+                if e.get("type") in APPLIED and e.get("messageId"):
+                    ids.add(str(e["messageId"]))
+        n += 1
+    return ids, events
+
+failures = []
+print(f"usercom ingest (baseline): {cli['received']} events in {cli_seconds:.2f}s = "
+      f"{cli_rate:,.0f} events/s (applied {cli['applied']}, rejected {cli['rejected']}, "
+      f"duplicates {cli['duplicates']})")
+rates = {}
+for name in ["single", "batch"]:
+    r = open(os.path.join(work, f"{name}.result")).read().split()
+    res = {r[i]: int(r[i + 1]) for i in range(1, len(r) - 1, 2)}
+    seconds = res["duration_us"] / 1e6
+    ids, events = expected_ids(name)
+    db = sqlite3.connect(os.path.join(work, f"{name}.db"))
+    stored = {row[0] for row in db.execute("SELECT message_id FROM messages")}
+    server_code = int(open(os.path.join(work, f"{name}.server.code")).read())
+    report = json.load(open(os.path.join(work, f"{name}.server.json")))
+    acknowledged = events if res["failed"] == 0 and res["socket_errors"] == 0 else None
+    requests = res["ok"] + res["failed"]
+    lost = len(ids - stored)
+    extra = len(stored - ids)
+    errors = res["failed"] + res["socket_errors"]
+    rates[name] = events / seconds
+    label = "single-event requests" if name == "single" else f"{batch}-event batches"
+    print(f"{label}: {requests} requests, {events} events in {seconds:.2f}s: "
+          f"{requests / seconds:,.0f} requests/s, {events / seconds:,.0f} events/s, "
+          f"latency p50 {res['p50_us'] / 1000:.2f} ms, p99 {res['p99_us'] / 1000:.2f} ms, "
+          f"max {res['max_us'] / 1000:.1f} ms; errors {errors} (non-200 {res['failed']}, "
+          f"socket {res['socket_errors']})")
+    print(f"  database: {len(stored)} events stored, {len(ids)} distinct applicable events "
+          f"acknowledged; lost {lost}, unexpected {extra}; server exit {server_code}, "
+          f"{report['groups']} group commits ({report['received'] / max(report['groups'], 1):.1f} "
+          f"events each)")
+    if errors:
+        failures.append(f"{name}: {errors} errors")
+    if lost or extra:
+        failures.append(f"{name}: {lost} lost, {extra} unexpected")
+    if server_code != 0:
+        failures.append(f"{name}: server exit {server_code}")
+share = rates["batch"] / cli_rate
+print(f"batch events/s vs usercom ingest: {rates['batch']:,.0f} / {cli_rate:,.0f} = {share:.0%}")
+if failures:
+    print("FAILED: " + "; ".join(failures))
+    sys.exit(1)
+PY

@@ -1,0 +1,267 @@
+//! `usercom serve`: Segment's HTTP Tracking API on the same database.
+//!
+//! - [`http`]: handlers on hyper: routing, size limits, gzip, authentication, answers.
+//! - [`writer`]: one thread owns the [`Store`] and an [`Ingestor`](crate::ingest::Ingestor)
+//!   (the pipeline `usercom ingest` uses) and commits queued requests in groups; a
+//!   request is answered only after the commit that holds its events returned.
+
+mod http;
+mod writer;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use serde::Serialize;
+use tokio::net::TcpStream;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+pub use http::{MAX_BATCH_BYTES, MAX_EVENT_BYTES, StatsSnapshot};
+pub use writer::WriterReport;
+
+use crate::store::Store;
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The database file.
+    pub db: PathBuf,
+    pub listen: SocketAddr,
+    /// Commit with `PRAGMA synchronous=FULL` (each group commit waits for the disk), so
+    /// that a 200 survives a power loss; else NORMAL (survives a crash of the process).
+    pub durable: bool,
+    /// On SIGINT/SIGTERM, how long open requests get to finish.
+    pub shutdown_grace: Duration,
+    /// Threads for HTTP (the writer has its own).
+    pub threads: usize,
+    /// How long a client may take to send a request's headers, and then its body.
+    pub request_timeout: Duration,
+    /// How long the writer waits for more requests to join a group commit once one
+    /// is there (0: it takes only what is queued).
+    pub linger: Duration,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub listen: String,
+    /// Responses by status.
+    pub responses: StatsSnapshot,
+    /// Events as the pipeline counted them (committed requests).
+    pub received: u64,
+    pub applied: u64,
+    pub duplicates: u64,
+    pub skipped: u64,
+    pub rejected: u64,
+    /// Group commits (each holds every request queued while the previous one ran).
+    pub groups: u64,
+    /// Groups that failed and were rolled back (their requests were answered 500).
+    pub failed_groups: u64,
+    /// Connections still open when the grace period ran out (their requests were not
+    /// answered 200; whatever of them was queued was still committed).
+    pub connections_cut: usize,
+}
+
+/// WAL pages past which the writer checkpoints by itself (SQLite's default is 1,000;
+/// the checkpoint thread keeps the log well below this).
+const WRITER_CHECKPOINT_PAGES: i64 = 50_000;
+/// How often the checkpoint thread copies committed pages into the database file.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(200);
+
+/// Copies the write-ahead log into the database file (a PASSIVE checkpoint, which
+/// never blocks the writer) on its own thread and connection, so that the writer's
+/// commits only append to the log; the file writes and syncs of checkpoints are
+/// paid here.
+struct Checkpointer {
+    stop: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Checkpointer {
+    fn start(db: &std::path::Path) -> Result<Checkpointer> {
+        let store = Store::open(db)?;
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("usercom-checkpoint".to_string())
+            .spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(CHECKPOINT_INTERVAL)
+                {
+                    let done = store
+                        .conn()
+                        .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+                    if let Err(e) = done {
+                        eprintln!("usercom serve: WAL checkpoint: {e}");
+                    }
+                }
+            })
+            .context("starting the checkpoint thread")?;
+        Ok(Checkpointer { stop, thread })
+    }
+
+    fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.thread.join();
+    }
+}
+
+/// Runs the server until SIGINT or SIGTERM; `ready` is told the bound address once it
+/// accepts connections. Returns after everything accepted was committed.
+pub fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<Report> {
+    let store = Store::open(&config.db)?;
+    let synchronous = if config.durable { "FULL" } else { "NORMAL" };
+    store
+        .conn()
+        .pragma_update(None, "synchronous", synchronous)
+        .context("setting the server's commit durability")?;
+    // WAL checkpoints run on a thread of their own (below); the writer checkpoints
+    // only if the log grows past this, should that thread fall behind.
+    store
+        .conn()
+        .pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
+    let checkpointer = Checkpointer::start(&config.db)?;
+    let listener = std::net::TcpListener::bind(config.listen)
+        .with_context(|| format!("listening on {}", config.listen))?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+
+    let (jobs, queue) = std::sync::mpsc::channel();
+    let grouping = writer::Grouping {
+        linger: config.linger,
+    };
+    let writer = std::thread::Builder::new()
+        .name("usercom-writer".to_string())
+        .spawn(move || writer::run(store, queue, grouping))
+        .context("starting the writer thread")?;
+    let state = Arc::new(http::State {
+        jobs,
+        stats: http::Stats::default(),
+        body_timeout: config.request_timeout,
+    });
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.threads.max(1))
+        .enable_all()
+        .build()
+        .context("starting the HTTP runtime")?;
+    let accepted = runtime.block_on(accept(
+        listener,
+        state.clone(),
+        ready,
+        config.shutdown_grace,
+    ));
+    // Tasks still running (past the grace period) are dropped with their senders.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    let responses = state.stats.snapshot();
+    drop(state);
+    // The writer ends once every sender is gone and the queue is committed.
+    let report = writer
+        .join()
+        .map_err(|_| anyhow::anyhow!("the writer thread panicked"))?;
+    checkpointer.stop();
+    let connections_cut = accepted?;
+    Ok(Report {
+        listen: addr.to_string(),
+        responses,
+        received: report.received,
+        applied: report.applied,
+        duplicates: report.duplicates,
+        skipped: report.skipped,
+        rejected: report.rejected,
+        groups: report.groups,
+        failed_groups: report.failed_groups,
+        connections_cut,
+    })
+}
+
+/// Accepts connections until a signal; then lets open ones finish for up to `grace`.
+/// Returns how many were still open after it.
+async fn accept(
+    listener: std::net::TcpListener,
+    state: Arc<http::State>,
+    ready: impl FnOnce(SocketAddr),
+    grace: Duration,
+) -> Result<usize> {
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let mut connections = JoinSet::new();
+    ready(listener.local_addr()?);
+    let name = loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    connections.spawn(connection(stream, state.clone(), shutdown_rx.clone()));
+                }
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, then go on.
+                    eprintln!("usercom serve: accepting a connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            _ = interrupt.recv() => break "SIGINT",
+            _ = terminate.recv() => break "SIGTERM",
+        }
+    };
+    drop(listener);
+    eprintln!(
+        "usercom serve: {name}: not accepting connections; finishing {} open one(s) (up to {} s)",
+        connections.len(),
+        grace.as_secs()
+    );
+    // A second signal does not wait: what was answered 200 is committed already.
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        eprintln!("usercom serve: second signal: exiting now");
+        std::process::exit(130);
+    });
+    let _ = shutdown.send(true);
+    let drained = tokio::time::timeout(grace, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    let cut = if drained.is_err() {
+        connections.len()
+    } else {
+        0
+    };
+    connections.abort_all();
+    Ok(cut)
+}
+
+/// Serves one connection (HTTP/1.1, keep-alive) until it closes or the server stops.
+async fn connection(
+    stream: TcpStream,
+    state: Arc<http::State>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let _ = stream.set_nodelay(true);
+    let header_timeout = state.body_timeout;
+    let service = service_fn(move |request| http::handle(state.clone(), request));
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .keep_alive(true);
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => return,
+        _ = shutdown.changed() => {}
+    }
+    // Finish the request in progress, if any, then close.
+    conn.as_mut().graceful_shutdown();
+    let _ = conn.await;
+}

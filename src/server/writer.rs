@@ -1,0 +1,438 @@
+//! The single writer: one thread owns the [`Store`] and an [`Ingestor`], takes every
+//! queued request, applies them all, commits once (a group commit) and only then
+//! answers each request.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::rc::Rc;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::time::Duration;
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use hyper::body::Bytes;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use crate::ingest::{
+    IgnoredValue, IngestOptions, Ingestor, Location, Observer, Rejection, Summary,
+};
+use crate::store::{KeyStatus, Store};
+
+/// The events of one request, as the HTTP layer checked them. The usual shapes go
+/// to the pipeline as the text that was sent, as `usercom ingest` takes a line; the
+/// others as parsed values.
+pub enum Payload {
+    /// One event's JSON text (`/v1/identify`, `/v1/track`, ...), its `type` the path's.
+    Text(Bytes),
+    /// One event, its `type` set from the path.
+    Event(Value),
+    /// The events of a batch without a shared context: (position in the request, JSON
+    /// text of an event object).
+    Texts(Vec<(usize, Bytes)>),
+    /// A Segment batch object `{"batch": [...], "context"?}`; `indices[i]` is the
+    /// position in the request of the object's i-th item (items the HTTP layer
+    /// refused were taken out).
+    Batch { body: Value, indices: Vec<usize> },
+}
+
+impl Payload {
+    pub fn events(&self) -> usize {
+        match self {
+            Payload::Text(_) | Payload::Event(_) => 1,
+            Payload::Texts(items) => items.len(),
+            Payload::Batch { indices, .. } => indices.len(),
+        }
+    }
+}
+
+/// One request for the writer.
+pub struct Job {
+    /// The API key it came with, checked by the writer.
+    pub key: String,
+    pub payload: Payload,
+    /// The request's domain (Origin or Referer header), if it sent one.
+    pub origin: Option<String>,
+    /// When the request arrived: the time of events that carry none.
+    pub received_at: DateTime<Utc>,
+    pub reply: oneshot::Sender<Reply>,
+}
+
+/// What became of one request's events, once committed.
+#[derive(Debug, Default)]
+pub struct Applied {
+    pub received: u64,
+    pub applied: u64,
+    pub duplicates: u64,
+    pub skipped: u64,
+    /// Rejected events: position in the request (None for a single event), reason.
+    pub rejected: Vec<(Option<usize>, String)>,
+}
+
+/// Why nothing of a request was applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// An unknown or revoked API key (403).
+    Forbidden(String),
+    /// The group's transaction failed and was rolled back (500).
+    Failed(String),
+}
+
+/// The writer's answer: the request's outcome, or why nothing of it was committed.
+pub type Reply = std::result::Result<Applied, Refusal>;
+
+/// API keys seen, as the database had them when it last changed.
+struct KeyCache {
+    /// `PRAGMA data_version` when filled: another connection's commit (a key created
+    /// or revoked with the CLI) changes it, and the cache is emptied.
+    version: i64,
+    statuses: HashMap<String, KeyStatus>,
+}
+
+/// Keys remembered at most (a flood of made-up keys cannot grow the cache past it).
+const KEY_CACHE_LIMIT: usize = 10_000;
+
+impl KeyCache {
+    /// Empties the cache if the database changed since it was filled.
+    fn refresh(&mut self, store: &Store) -> Result<()> {
+        let version = store.data_version()?;
+        if version != self.version {
+            self.statuses.clear();
+            self.version = version;
+        }
+        Ok(())
+    }
+
+    /// None for an active key; else why it is refused.
+    fn refusal(&mut self, store: &Store, key: &str) -> Result<Option<String>> {
+        let status = match self.statuses.get(key) {
+            Some(status) => status.clone(),
+            None => {
+                let status = store.key_status(key)?;
+                if self.statuses.len() >= KEY_CACHE_LIMIT {
+                    self.statuses.clear();
+                }
+                self.statuses.insert(key.to_string(), status.clone());
+                status
+            }
+        };
+        Ok(match status {
+            KeyStatus::Active(_) => None,
+            KeyStatus::Revoked(id) => Some(format!(
+                "API key {id} was revoked: create a new one with `usercom keys create`"
+            )),
+            KeyStatus::Unknown => Some(
+                "unknown API key: create one with `usercom keys create` (keys belong to one \
+                 database: check the server's --db)"
+                    .to_string(),
+            ),
+        })
+    }
+}
+
+/// Events taken into one transaction at most (more queued requests wait for the next).
+const MAX_GROUP_EVENTS: usize = 20_000;
+
+/// How the writer forms groups.
+#[derive(Debug, Clone, Copy)]
+pub struct Grouping {
+    /// Once a request is there, how long to wait for one more before applying what
+    /// came: requests that arrive close together share one commit.
+    pub linger: Duration,
+}
+
+/// Collects the rejections of the request being applied.
+struct Collector {
+    rejected: Rc<RefCell<Vec<(Option<usize>, String)>>>,
+}
+
+impl Observer for Collector {
+    fn rejected(&mut self, rejection: &Rejection, _raw: &[u8]) -> Result<()> {
+        self.rejected
+            .borrow_mut()
+            .push((rejection.item, rejection.reason.clone()));
+        Ok(())
+    }
+
+    fn ignored(&mut self, _: &IgnoredValue) {}
+}
+
+/// Counts from a summary, to tell what one request added.
+#[derive(Clone, Copy)]
+struct Counts {
+    received: u64,
+    applied: u64,
+    duplicates: u64,
+    skipped: u64,
+}
+
+impl Counts {
+    fn of(s: &Summary) -> Counts {
+        Counts {
+            received: s.received,
+            applied: s.applied,
+            duplicates: s.duplicates,
+            skipped: s.skipped,
+        }
+    }
+}
+
+/// What the writer did over the server's life (committed requests only).
+#[derive(Debug, Default, Clone)]
+pub struct WriterReport {
+    pub received: u64,
+    pub applied: u64,
+    pub duplicates: u64,
+    pub skipped: u64,
+    pub rejected: u64,
+    /// Groups of requests applied, each in one transaction (none when nothing of it
+    /// could be applied).
+    pub groups: u64,
+    /// Groups that failed and were rolled back (their requests answered 500).
+    pub failed_groups: u64,
+}
+
+impl WriterReport {
+    fn add(&mut self, a: &Applied) {
+        self.received += a.received;
+        self.applied += a.applied;
+        self.duplicates += a.duplicates;
+        self.skipped += a.skipped;
+        self.rejected += a.rejected.len() as u64;
+    }
+}
+
+/// Runs until every sender is gone and the queue is empty; returns what was applied.
+/// Each request is answered only after the transaction holding it committed.
+pub fn run(store: Store, rx: Receiver<Job>, grouping: Grouping) -> WriterReport {
+    let mut report = WriterReport::default();
+    let rejected = Rc::new(RefCell::new(Vec::new()));
+    let mut observer = Collector {
+        rejected: rejected.clone(),
+    };
+    let mut sequence = 0u64;
+    let mut keys = KeyCache {
+        version: i64::MIN,
+        statuses: HashMap::new(),
+    };
+    loop {
+        let options = IngestOptions {
+            batch_size: usize::MAX,
+            ..IngestOptions::default()
+        };
+        let mut ingestor = match Ingestor::new(&store, options, &mut observer) {
+            Ok(ingestor) => ingestor,
+            Err(e) => {
+                // Cannot happen without an origin; answer rather than hang.
+                fail_all(&rx, &format!("{e:#}"));
+                return report;
+            }
+        };
+        loop {
+            let Some(group) = next_group(&rx, grouping) else {
+                // Every sender is gone and the queue is drained: all was committed.
+                if let Err(e) = ingestor.finish() {
+                    eprintln!("usercom serve: final commit failed: {e:#}");
+                }
+                return report;
+            };
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                apply_group(
+                    &store,
+                    &mut keys,
+                    &mut ingestor,
+                    &rejected,
+                    &mut sequence,
+                    group,
+                    &mut report,
+                )
+            }));
+            match outcome {
+                Ok(Ok(())) => report.groups += 1,
+                Ok(Err(e)) => {
+                    report.failed_groups += 1;
+                    eprintln!("usercom serve: a group commit failed and was rolled back: {e:#}");
+                    break;
+                }
+                Err(_) => {
+                    report.failed_groups += 1;
+                    eprintln!("usercom serve: applying a group panicked; it was rolled back");
+                    break;
+                }
+            }
+        }
+        // Failed: dropping the Ingestor rolls back the open transaction and forgets the
+        // cached profiles; a fresh one starts from what is committed.
+        drop(ingestor);
+        rejected.borrow_mut().clear();
+    }
+}
+
+/// Blocks for the first queued request, then takes whatever else is queued, and what
+/// arrives while requests keep coming within the linger time.
+fn next_group(rx: &Receiver<Job>, grouping: Grouping) -> Option<Vec<Job>> {
+    let first = rx.recv().ok()?;
+    let mut events = first.payload.events();
+    let mut group = vec![first];
+    while events < MAX_GROUP_EVENTS {
+        let next = match rx.try_recv() {
+            Ok(job) => job,
+            Err(TryRecvError::Disconnected) => break,
+            Err(TryRecvError::Empty) if grouping.linger.is_zero() => break,
+            Err(TryRecvError::Empty) => match rx.recv_timeout(grouping.linger) {
+                Ok(job) => job,
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
+            },
+        };
+        events += next.payload.events();
+        group.push(next);
+    }
+    Some(group)
+}
+
+/// Applies every request of the group, commits, then answers them. On an error the
+/// requests are answered 500 (nothing of them is committed) and the error returned.
+fn apply_group(
+    store: &Store,
+    keys: &mut KeyCache,
+    ingestor: &mut Ingestor<'_>,
+    rejected: &Rc<RefCell<Vec<(Option<usize>, String)>>>,
+    sequence: &mut u64,
+    group: Vec<Job>,
+    report: &mut WriterReport,
+) -> Result<()> {
+    let mut answers = Vec::with_capacity(group.len());
+    let mut refused = Vec::new();
+    let mut result = keys.refresh(store);
+    let mut jobs = group.into_iter();
+    if result.is_ok() {
+        for job in jobs.by_ref() {
+            *sequence += 1;
+            let applied = match keys.refusal(store, &job.key) {
+                Ok(Some(refusal)) => {
+                    refused.push((job.reply, refusal));
+                    continue;
+                }
+                Ok(None) => apply_job(
+                    ingestor,
+                    rejected,
+                    *sequence,
+                    job.payload,
+                    job.origin,
+                    job.received_at,
+                ),
+                Err(e) => Err(e),
+            };
+            match applied {
+                Ok(applied) => answers.push((job.reply, applied)),
+                Err(e) => {
+                    let _ = job.reply.send(Err(Refusal::Failed(internal(&e))));
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+    }
+    let t0 = std::time::Instant::now();
+    if result.is_ok() {
+        result = ingestor.commit();
+    }
+    if std::env::var_os("USERCOM_TRACE").is_some() {
+        eprintln!("TRACE group {} commit {:?}", answers.len(), t0.elapsed());
+    }
+    // Refused requests applied nothing: their answer does not wait for the commit.
+    for (reply, refusal) in refused {
+        let _ = reply.send(Err(Refusal::Forbidden(refusal)));
+    }
+    match result {
+        Ok(()) => {
+            for (reply, applied) in answers {
+                report.add(&applied);
+                let _ = reply.send(Ok(applied));
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let failed = Refusal::Failed(internal(&e));
+            for (reply, _) in answers {
+                let _ = reply.send(Err(failed.clone()));
+            }
+            for job in jobs {
+                let _ = job.reply.send(Err(failed.clone()));
+            }
+            Err(e)
+        }
+    }
+}
+
+fn internal(e: &anyhow::Error) -> String {
+    format!("the events could not be stored (nothing of this request was kept): {e:#}")
+}
+
+fn apply_job(
+    ingestor: &mut Ingestor<'_>,
+    rejected: &Rc<RefCell<Vec<(Option<usize>, String)>>>,
+    sequence: u64,
+    payload: Payload,
+    origin: Option<String>,
+    received_at: DateTime<Utc>,
+) -> Result<Applied> {
+    ingestor.set_request(origin.as_deref(), received_at)?;
+    rejected.borrow_mut().clear();
+    let before = Counts::of(ingestor.summary());
+    let loc = Location {
+        source: "http",
+        line: sequence,
+        item: None,
+    };
+    let indices = match payload {
+        Payload::Text(text) => {
+            ingestor.ingest_line(loc, &text)?;
+            None
+        }
+        Payload::Event(value) => {
+            ingestor.ingest_value(loc, value)?;
+            None
+        }
+        Payload::Texts(items) => {
+            for (index, text) in items {
+                let loc = Location {
+                    item: Some(index),
+                    ..loc
+                };
+                ingestor.ingest_line(loc, &text)?;
+            }
+            None
+        }
+        Payload::Batch { body, indices } => {
+            ingestor.ingest_document(loc, body)?;
+            Some(indices)
+        }
+    };
+    let after = Counts::of(ingestor.summary());
+    let rejected = std::mem::take(&mut *rejected.borrow_mut())
+        .into_iter()
+        .map(|(item, reason)| {
+            let item = match (&indices, item) {
+                (Some(indices), Some(i)) => Some(indices.get(i).copied().unwrap_or(i)),
+                _ => item,
+            };
+            (item, reason)
+        })
+        .collect();
+    Ok(Applied {
+        received: after.received - before.received,
+        applied: after.applied - before.applied,
+        duplicates: after.duplicates - before.duplicates,
+        skipped: after.skipped - before.skipped,
+        rejected,
+    })
+}
+
+/// Answers every queued request with an error (the writer cannot go on).
+fn fail_all(rx: &Receiver<Job>, message: &str) {
+    while let Ok(job) = rx.recv() {
+        let _ = job.reply.send(Err(Refusal::Failed(message.to_string())));
+    }
+}
