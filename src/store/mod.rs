@@ -21,7 +21,7 @@ use rusqlite::{Connection, OpenFlags};
 pub use attributes::{AttrDef, Origin, Redefinition, UnconvertedValue};
 pub use companies::CompanyView;
 pub use domains::DomainRow;
-pub use history::{EventFilter, EventRow, NewPage, PageRow};
+pub use history::{EventRow, NewPage, PageRow};
 pub use keys::{KeyRow, KeyStatus};
 pub use migrations::SCHEMA_VERSION;
 pub use query::{Bucket, CompanyQuery, EventCondition, HistoryQuery, StatRow, UserQuery};
