@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Writes docs/queries.md: questions asked of fixtures/sample.ndjson, each with the real
+# Prints the README's "Asking questions" section: questions asked of fixtures/sample.ndjson, each with the real
 # command and its real output (run with the debug build in a temporary database).
 #
-#   scripts/queries-doc.sh > docs/queries.md
+#   scripts/queries-doc.sh > /tmp/queries.md   # then paste it over that README section
 set -u
 cd "$(dirname "$0")/.."
 cargo build --quiet --bin usercom || exit 1
