@@ -840,3 +840,56 @@ fn replaying_a_file_changes_nothing() {
     );
     assert_eq!(env.user("u1")["page_views"], 1);
 }
+
+#[test]
+fn a_profile_never_shows_another_user_s_anonymous_id() {
+    let env = Env::new();
+    let key = env.key();
+    env.ingest_text(
+        &key,
+        &ndjson(&[
+            json!({"type":"identify","userId":"u0","anonymousId":"a0","messageId":"1","timestamp":"2026-10-01T00:00:00Z"}),
+            json!({"type":"identify","userId":"u1","anonymousId":"a1","messageId":"2","timestamp":"2026-10-01T00:00:00Z"}),
+            json!({"type":"page","userId":"u1","anonymousId":"a0","messageId":"3","timestamp":"2026-10-02T00:00:00Z"}),
+        ]),
+    );
+    assert_eq!(env.user("u1")["anonymous_id"], "a1");
+    assert_eq!(env.user("a0")["user_id"], "u0");
+    assert_eq!(env.user("u1")["page_views"], 1);
+}
+
+#[test]
+fn an_event_without_message_id_is_the_same_event_however_it_is_written() {
+    let env = Env::new();
+    let key = env.key();
+    let file = env.write(
+        "e.json",
+        "{\"type\":\"track\",\"userId\":\"u\",\"event\":\"X\",\"timestamp\":\"2026-10-01T00:00:00Z\"}\n\
+         {\"type\": \"track\", \"event\": \"X\", \"userId\": \"u\", \"timestamp\": \"2026-10-01T00:00:00Z\"}\n\
+         [{\"type\":\"track\",\"userId\":\"u\",\"event\":\"X\",\"timestamp\":\"2026-10-01T00:00:00Z\"}]\n",
+    );
+    let (_, s) = env.ingest(&key, &[&file]);
+    assert_eq!(s["applied"], 1, "{s}");
+    assert_eq!(s["duplicates"], 2);
+}
+
+#[test]
+fn out_of_range_and_millisecond_times() {
+    let env = Env::new();
+    let key = env.key();
+    let (code, s) = env.ingest_text(
+        &key,
+        &ndjson(&[
+            json!({"type":"page","userId":"u","messageId":"1","timestamp":1790000000500_i64}),
+            json!({"type":"page","userId":"u","messageId":"2","timestamp":"+262142-12-31T00:00:00Z"}),
+        ]),
+    );
+    assert_eq!(code, 1);
+    assert!(
+        s["rejections"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("timestamp is not")
+    );
+    assert_eq!(env.user("u")["last_seen"], "2026-09-21T14:13:20.500Z");
+}

@@ -383,6 +383,19 @@ fn hostile_input_gets_a_message_and_an_exit_code_never_a_panic() {
     assert_eq!(code, 0);
     assert_eq!(s["received"], 0);
 
+    // An over-long line after a first line that opens no document.
+    let text = format!("{{broken\n\"{}\"\n{good}", "z".repeat(9 * 1024 * 1024));
+    let (code, s) = env.ingest(&key, &[&env.write("after-broken.ndjson", &text)]);
+    assert_eq!(code, 1);
+    assert!(
+        s["rejections"][1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("longer than"),
+        "{s}"
+    );
+    assert_eq!(s["rejections"][1]["line"], 2);
+
     // A truncated last line.
     let (code, s) = env.ingest(
         &key,

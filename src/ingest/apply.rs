@@ -178,8 +178,12 @@ impl Ingestor<'_> {
                 .into_iter()
                 .map(|(f, v)| (f, Some(Scalar::Text(v))))
                 .collect();
+        // The profile shows an anonymousId only if that id leads to this profile (it may
+        // belong to another identified user).
         if let Some(anon) = &event.anonymous_id {
-            fields.push((UserField::AnonymousId, Some(Scalar::Text(anon.clone()))));
+            if self.find_anonymous(anon)? == Some(user) {
+                fields.push((UserField::AnonymousId, Some(Scalar::Text(anon.clone()))));
+            }
         }
         let changes = user_trait_changes(&event.user_traits);
         fields.extend(changes.fields);

@@ -213,16 +213,16 @@ impl<'a> Ingestor<'a> {
                             return Ok(());
                         }
                         Document::Lines(lines) => {
-                            for (offset, text) in lines.iter().enumerate() {
+                            for (offset, (text, too_long)) in lines.iter().enumerate() {
                                 let loc = Location {
                                     source: &input.name,
                                     line: first_line + offset as u64,
                                     item: None,
                                 };
-                                self.ingest_line(loc, text)?;
+                                self.ingest_read_line(loc, text, *too_long)?;
                             }
                             progress(
-                                lines.iter().map(|l| l.len() as u64 + 1).sum(),
+                                lines.iter().map(|(l, _)| l.len() as u64 + 1).sum(),
                                 &self.summary,
                             );
                             continue;
@@ -235,16 +235,22 @@ impl<'a> Ingestor<'a> {
                 line,
                 item: None,
             };
-            if too_long {
-                self.summary.received += 1;
-                let reason = format!("line longer than {} MiB: not one event", MAX_LINE >> 20);
-                self.reject_with(loc, reason, &buf, true)?;
-            } else {
-                self.ingest_line(loc, &buf)?;
-            }
+            self.ingest_read_line(loc, &buf, too_long)?;
             progress(consumed as u64, &self.summary);
         }
         Ok(())
+    }
+
+    /// A line as read: applied, or rejected whole if it was longer than [`MAX_LINE`]
+    /// (then `buf` holds only its start).
+    fn ingest_read_line(&mut self, loc: Location<'_>, buf: &[u8], too_long: bool) -> Result<()> {
+        if too_long {
+            self.summary.received += 1;
+            let reason = format!("line longer than {} MiB: not one event", MAX_LINE >> 20);
+            self.reject_with(loc, reason, buf, true)
+        } else {
+            self.ingest_line(loc, buf)
+        }
     }
 
     /// Applies one line: an event object, a JSON array of events, or a Segment batch.
@@ -551,15 +557,16 @@ fn starts_document(line: &[u8]) -> bool {
 enum Document {
     /// The whole input was one JSON value.
     Whole(Value),
-    /// It was not: the lines read so far, to take one by one.
-    Lines(Vec<Vec<u8>>),
+    /// It was not: the lines read so far (and whether each was too long), to take one
+    /// by one.
+    Lines(Vec<(Vec<u8>, bool)>),
 }
 
 /// How much of an input is held to try it as one multi-line document.
 const MAX_DOCUMENT: usize = 64 * 1024 * 1024;
 
 fn read_document(input: &mut Input, first: &[u8], line: &mut u64) -> Result<Document> {
-    let mut lines = vec![first.to_vec()];
+    let mut lines = vec![(first.to_vec(), false)];
     let mut size = first.len();
     let mut buf = Vec::new();
     loop {
@@ -569,12 +576,16 @@ fn read_document(input: &mut Input, first: &[u8], line: &mut u64) -> Result<Docu
         }
         *line += 1;
         size += buf.len() + 1;
-        lines.push(buf.clone());
+        lines.push((buf.clone(), too_long));
         if too_long || size > MAX_DOCUMENT {
             return Ok(Document::Lines(lines));
         }
     }
-    let whole = lines.join(&b'\n');
+    let whole: Vec<u8> = lines
+        .iter()
+        .map(|(l, _)| l.as_slice())
+        .collect::<Vec<_>>()
+        .join(&b'\n');
     match serde_json::from_slice::<Value>(&whole) {
         Ok(value) => Ok(Document::Whole(value)),
         Err(_) => Ok(Document::Lines(lines)),

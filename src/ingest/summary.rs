@@ -59,10 +59,15 @@ pub struct Summary {
     /// Values that could not be converted to their attribute's type.
     pub ignored_values: u64,
     pub applied_by_type: ByType,
-    /// The first [`Summary::LISTED`] rejections (all go to the observer).
+    /// The first [`Summary::LISTED`] rejections (all go to the observer, and to the
+    /// rejects file).
     pub rejections: Vec<Rejection>,
+    /// More were rejected than `rejections` lists.
+    pub rejections_truncated: bool,
     /// The first [`Summary::LISTED`] ignored values.
     pub ignored: Vec<IgnoredValue>,
+    /// More values were ignored than `ignored` lists.
+    pub ignored_truncated: bool,
     /// Inputs that could not be read at all.
     pub unreadable: Vec<Unreadable>,
 }
@@ -75,6 +80,8 @@ impl Summary {
         self.rejected += 1;
         if self.rejections.len() < Self::LISTED {
             self.rejections.push(rejection);
+        } else {
+            self.rejections_truncated = true;
         }
     }
 
@@ -82,32 +89,9 @@ impl Summary {
         self.ignored_values += 1;
         if self.ignored.len() < Self::LISTED {
             self.ignored.push(ignored);
+        } else {
+            self.ignored_truncated = true;
         }
-    }
-
-    /// Folds another run's summary into this one.
-    pub fn merge(&mut self, other: Summary) {
-        self.received += other.received;
-        self.applied += other.applied;
-        self.skipped += other.skipped;
-        self.duplicates += other.duplicates;
-        self.applied_by_type.identify += other.applied_by_type.identify;
-        self.applied_by_type.page += other.applied_by_type.page;
-        self.applied_by_type.track += other.applied_by_type.track;
-        self.applied_by_type.group += other.applied_by_type.group;
-        self.rejected += other.rejected;
-        self.ignored_values += other.ignored_values;
-        for r in other.rejections {
-            if self.rejections.len() < Self::LISTED {
-                self.rejections.push(r);
-            }
-        }
-        for i in other.ignored {
-            if self.ignored.len() < Self::LISTED {
-                self.ignored.push(i);
-            }
-        }
-        self.unreadable.extend(other.unreadable);
     }
 }
 

@@ -278,24 +278,32 @@ fn event_time(wire: &WireEvent, now: DateTime<Utc>) -> Result<DateTime<Utc>, Str
             Some(Loose::Float(x)) => from_unix_seconds(*x),
             Some(Loose::Bool(_)) => None,
         };
-        return parsed.ok_or_else(|| format!("{field} is not an ISO 8601 time: {value:?}"));
+        return parsed.ok_or_else(|| {
+            let shown = match value {
+                Some(Loose::Text(text)) => format!("{text:?}"),
+                Some(other) => other.to_text(),
+                None => String::new(),
+            };
+            format!("{field} is not an ISO 8601 time (years 1 to 9998): {shown}")
+        });
     }
     Ok(now)
 }
 
-/// A stable messageId for an event sent without one, so replays are not double-counted.
+/// A stable messageId for an event sent without one, so replays are not double-counted:
+/// a hash of the event's JSON in canonical form (keys sorted, no spaces), so the same
+/// event gives the same id on an ndjson line, inside an array or batch, or re-spaced.
 pub fn derived_message_id(content: &[u8]) -> String {
-    let digest = Sha256::digest(trim_ascii(content));
+    let canonical = serde_json::from_slice::<Value>(content)
+        .map(|value| value.to_string().into_bytes())
+        .unwrap_or_else(|_| content.trim_ascii().to_vec());
+    let digest = Sha256::digest(&canonical);
     let mut id = String::with_capacity(8 + 32);
     id.push_str("derived-");
     for byte in &digest[..16] {
         id.push_str(&format!("{byte:02x}"));
     }
     id
-}
-
-fn trim_ascii(bytes: &[u8]) -> &[u8] {
-    bytes.trim_ascii()
 }
 
 #[cfg(test)]
@@ -381,7 +389,7 @@ mod tests {
     #[test]
     fn missing_message_id_is_derived_from_content() {
         let a = event(r#"{"type":"page","userId":"u"}"#);
-        let b = event(r#"{"type":"page","userId":"u"}  "#);
+        let b = event(r#"{ "userId": "u",  "type": "page" }  "#);
         let c = event(r#"{"type":"page","userId":"v"}"#);
         assert!(a.message_id.starts_with("derived-"));
         assert_eq!(a.message_id, b.message_id);

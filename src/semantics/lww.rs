@@ -117,7 +117,9 @@ pub fn unpack_clocks(blob: &[u8], count: usize) -> Vec<Option<Clock>> {
         .map(|c| Clock::from_bytes(c.try_into().expect("16 bytes")))
         .collect();
     for (slot, index) in out.iter_mut().zip(indexes) {
-        *slot = (*index as usize).checked_sub(1).and_then(|i| distinct.get(i).copied());
+        *slot = (*index as usize)
+            .checked_sub(1)
+            .and_then(|i| distinct.get(i).copied());
     }
     out
 }

@@ -1,10 +1,20 @@
 //! Event time: parsing the timestamps real sources send, and one canonical format.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, SecondsFormat, TimeZone, Utc};
 
 /// Parses an ISO 8601 / RFC 3339 timestamp. A timestamp without an offset is UTC;
 /// a date alone is midnight UTC.
 pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
+    parse_any(text).filter(in_range)
+}
+
+/// Years 1 to 9998: stored text keeps four year digits (text order is time order) and a
+/// day can always be added.
+fn in_range(time: &DateTime<Utc>) -> bool {
+    (1..=9998).contains(&time.year())
+}
+
+fn parse_any(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Some(t.with_timezone(&Utc));
@@ -30,15 +40,22 @@ pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
 }
 
 /// A time from unix seconds (fractions allowed).
+/// Values past 10^11 (year 5138 in seconds) are taken as milliseconds, as JavaScript's
+/// `Date.now()` gives them.
 pub fn from_unix_seconds(seconds: f64) -> Option<DateTime<Utc>> {
     if !seconds.is_finite() {
         return None;
     }
-    let millis = (seconds * 1000.0).round();
+    let millis = if seconds.abs() >= 1e11 {
+        seconds
+    } else {
+        seconds * 1000.0
+    }
+    .round();
     if millis.abs() > 8.0e15 {
         return None;
     }
-    DateTime::from_timestamp_millis(millis as i64)
+    DateTime::from_timestamp_millis(millis as i64).filter(in_range)
 }
 
 /// The one format usercom stores and prints: ISO 8601 UTC with milliseconds
@@ -78,5 +95,15 @@ mod tests {
         assert_eq!(format_timestamp(t), "2026-09-21T14:13:20.500Z");
         assert!(from_unix_seconds(f64::NAN).is_none());
         assert!(from_unix_seconds(1e300).is_none());
+        let millis = from_unix_seconds(1_790_000_000_500.0).unwrap();
+        assert_eq!(format_timestamp(millis), "2026-09-21T14:13:20.500Z");
+        assert!(from_unix_seconds(-1e14).is_none(), "before year 1");
+    }
+
+    #[test]
+    fn years_stay_four_digits() {
+        assert!(parse_timestamp("+262142-12-31").is_none());
+        assert!(parse_timestamp("9999-12-31").is_none());
+        assert!(parse_timestamp("9998-12-31").is_some());
     }
 }

@@ -50,7 +50,13 @@ impl Store {
                 | OpenFlags::SQLITE_OPEN_CREATE
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-        .with_context(|| format!("opening database {}", path.display()))?;
+        .with_context(|| {
+            format!(
+                "opening database {}: check that its directory exists and is writable, or \
+                 choose another file with --db",
+                path.display()
+            )
+        })?;
         Store::setup(conn).with_context(|| format!("opening database {}", path.display()))
     }
 
