@@ -54,12 +54,6 @@ pub fn run(args: ServeArgs, db: &Path, json: bool) -> Result<i32> {
         durable: args.synchronous == Synchronous::Full,
         shutdown_grace: Duration::from_secs(args.shutdown_timeout),
         threads,
-        linger: Duration::from_micros(
-            std::env::var("USERCOM_LINGER_US")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0),
-        ),
         request_timeout: Duration::try_from_secs_f64(args.request_timeout)
             .ok()
             .filter(|d| !d.is_zero())

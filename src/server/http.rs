@@ -137,7 +137,16 @@ impl ApiError {
 fn json_response(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
     let mut bytes = serde_json::to_vec(body).expect("a Value serialises");
     bytes.push(b'\n');
-    let mut response = Response::new(Full::new(Bytes::from(bytes)));
+    bytes_response(status, Bytes::from(bytes))
+}
+
+/// 200 `{"success": true}`, Segment's answer once the events are taken.
+fn success() -> Response<Full<Bytes>> {
+    bytes_response(StatusCode::OK, Bytes::from_static(b"{\"success\":true}\n"))
+}
+
+fn bytes_response(status: StatusCode, bytes: Bytes) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(bytes));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(
@@ -684,7 +693,7 @@ fn answer(
     let mut rejected: Vec<(Option<usize>, String)> = applied.rejected;
     rejected.extend(refused.into_iter().map(|(i, r)| (Some(i), r)));
     if rejected.is_empty() {
-        return Ok(json_response(StatusCode::OK, &json!({"success": true})));
+        return Ok(success());
     }
     rejected.sort_by_key(|(i, _)| *i);
     let accepted = applied.applied + applied.duplicates + applied.skipped;

@@ -43,9 +43,6 @@ pub struct Config {
     pub threads: usize,
     /// How long a client may take to send a request's headers, and then its body.
     pub request_timeout: Duration,
-    /// How long the writer waits for more requests to join a group commit once one
-    /// is there (0: it takes only what is queued).
-    pub linger: Duration,
 }
 
 /// What a run did.
@@ -73,7 +70,7 @@ pub struct Report {
 /// the checkpoint thread keeps the log well below this).
 const WRITER_CHECKPOINT_PAGES: i64 = 50_000;
 /// How often the checkpoint thread copies committed pages into the database file.
-const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(200);
+const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Copies the write-ahead log into the database file (a PASSIVE checkpoint, which
 /// never blocks the writer) on its own thread and connection, so that the writer's
@@ -133,12 +130,9 @@ pub fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<Report> {
     let addr = listener.local_addr()?;
 
     let (jobs, queue) = std::sync::mpsc::channel();
-    let grouping = writer::Grouping {
-        linger: config.linger,
-    };
     let writer = std::thread::Builder::new()
         .name("usercom-writer".to_string())
-        .spawn(move || writer::run(store, queue, grouping))
+        .spawn(move || writer::run(store, queue))
         .context("starting the writer thread")?;
     let state = Arc::new(http::State {
         jobs,

@@ -6,8 +6,8 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::rc::Rc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
-use std::time::Duration;
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
@@ -133,14 +133,11 @@ impl KeyCache {
 
 /// Events taken into one transaction at most (more queued requests wait for the next).
 const MAX_GROUP_EVENTS: usize = 20_000;
-
-/// How the writer forms groups.
-#[derive(Debug, Clone, Copy)]
-pub struct Grouping {
-    /// Once a request is there, how long to wait for one more before applying what
-    /// came: requests that arrive close together share one commit.
-    pub linger: Duration,
-}
+/// Waiting for more requests to join a group: the previous group's time divided by
+/// this, at most `MAX_LINGER`, and only while they come at most `GAP` apart.
+const LINGER_SHARE: u32 = 10;
+const MAX_LINGER: Duration = Duration::from_millis(50);
+const GAP: Duration = Duration::from_millis(2);
 
 /// Collects the rejections of the request being applied.
 struct Collector {
@@ -205,7 +202,7 @@ impl WriterReport {
 
 /// Runs until every sender is gone and the queue is empty; returns what was applied.
 /// Each request is answered only after the transaction holding it committed.
-pub fn run(store: Store, rx: Receiver<Job>, grouping: Grouping) -> WriterReport {
+pub fn run(store: Store, rx: Receiver<Job>) -> WriterReport {
     let mut report = WriterReport::default();
     let rejected = Rc::new(RefCell::new(Vec::new()));
     let mut observer = Collector {
@@ -229,14 +226,16 @@ pub fn run(store: Store, rx: Receiver<Job>, grouping: Grouping) -> WriterReport 
                 return report;
             }
         };
+        let mut previous = Duration::ZERO;
         loop {
-            let Some(group) = next_group(&rx, grouping) else {
+            let Some(group) = next_group(&rx, previous) else {
                 // Every sender is gone and the queue is drained: all was committed.
                 if let Err(e) = ingestor.finish() {
                     eprintln!("usercom serve: final commit failed: {e:#}");
                 }
                 return report;
             };
+            let started = Instant::now();
             let outcome = catch_unwind(AssertUnwindSafe(|| {
                 apply_group(
                     &store,
@@ -248,6 +247,7 @@ pub fn run(store: Store, rx: Receiver<Job>, grouping: Grouping) -> WriterReport 
                     &mut report,
                 )
             }));
+            previous = started.elapsed();
             match outcome {
                 Ok(Ok(())) => report.groups += 1,
                 Ok(Err(e)) => {
@@ -269,21 +269,33 @@ pub fn run(store: Store, rx: Receiver<Job>, grouping: Grouping) -> WriterReport 
     }
 }
 
-/// Blocks for the first queued request, then takes whatever else is queued, and what
-/// arrives while requests keep coming within the linger time.
-fn next_group(rx: &Receiver<Job>, grouping: Grouping) -> Option<Vec<Job>> {
+/// Blocks for the first queued request, then takes whatever else is queued: the
+/// requests that arrived while the previous group was applied and committed. Then,
+/// while requests keep arriving (one at most `GAP` after the other), it waits for them
+/// up to a tenth of the time the previous group took: under load, clients answered
+/// together come back together, and one commit for all of them costs less than
+/// several (a commit writes every page its events touched). An idle server's next
+/// request waits for nothing.
+fn next_group(rx: &Receiver<Job>, previous: Duration) -> Option<Vec<Job>> {
     let first = rx.recv().ok()?;
+    let started = Instant::now();
+    let budget = (previous / LINGER_SHARE).min(MAX_LINGER);
     let mut events = first.payload.events();
     let mut group = vec![first];
     while events < MAX_GROUP_EVENTS {
         let next = match rx.try_recv() {
             Ok(job) => job,
             Err(TryRecvError::Disconnected) => break,
-            Err(TryRecvError::Empty) if grouping.linger.is_zero() => break,
-            Err(TryRecvError::Empty) => match rx.recv_timeout(grouping.linger) {
-                Ok(job) => job,
-                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => break,
-            },
+            Err(TryRecvError::Empty) => {
+                let left = budget.saturating_sub(started.elapsed());
+                if left.is_zero() {
+                    break;
+                }
+                match rx.recv_timeout(left.min(GAP)) {
+                    Ok(job) => job,
+                    Err(_) => break,
+                }
+            }
         };
         events += next.payload.events();
         group.push(next);
@@ -334,12 +346,8 @@ fn apply_group(
             }
         }
     }
-    let t0 = std::time::Instant::now();
     if result.is_ok() {
         result = ingestor.commit();
-    }
-    if std::env::var_os("USERCOM_TRACE").is_some() {
-        eprintln!("TRACE group {} commit {:?}", answers.len(), t0.elapsed());
     }
     // Refused requests applied nothing: their answer does not wait for the commit.
     for (reply, refusal) in refused {
