@@ -3,10 +3,10 @@
 //! page, track and group calls to `usercom serve`; the CLI then shows the result. With
 //! a revoked key the libraries receive 403.
 //!
-//! The libraries must be installed (CI's .ci/run does it):
-//!   pip install segment-analytics-python==2.4.0
+//! A library that is not installed is installed first (CI's .ci/run does it up front):
+//!   pip install segment-analytics-python==2.4.0   (else into target/tmp/e2e-python)
 //!   npm ci --prefix tests/e2e
-//! A missing one fails its test with the command to run.
+//! If that fails, the test fails with the command to run.
 
 #[path = "e2e/support.rs"]
 mod support;
@@ -23,11 +23,69 @@ fn e2e_dir() -> PathBuf {
         .join("e2e")
 }
 
+/// Where the Python library goes when it is not installed already.
+fn python_packages() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-python")
+}
+
+/// Installs a missing client library (from PyPI or the npm registry) so that
+/// `cargo test` works on a fresh machine; once per test binary.
+fn ensure_library(program: &str) {
+    static INSTALLED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut installed = INSTALLED.lock().unwrap_or_else(|e| e.into_inner());
+    if installed.iter().any(|p| p == program) {
+        return;
+    }
+    let present = match program {
+        "python3" => Command::new("python3")
+            .args(["-c", "import segment.analytics"])
+            .env("PYTHONPATH", python_packages())
+            .status()
+            .is_ok_and(|s| s.success()),
+        _ => e2e_dir()
+            .join("node_modules/@segment/analytics-node")
+            .exists(),
+    };
+    if !present {
+        let status = match program {
+            "python3" => Command::new("python3")
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                ])
+                .arg("--target")
+                .arg(python_packages())
+                .arg("segment-analytics-python==2.4.0")
+                .status(),
+            _ => Command::new("npm")
+                .args([
+                    "ci",
+                    "--no-audit",
+                    "--no-fund",
+                    "--loglevel=error",
+                    "--prefix",
+                ])
+                .arg(e2e_dir())
+                .status(),
+        };
+        assert!(
+            status.is_ok_and(|s| s.success()),
+            "installing Segment's {program} client library failed"
+        );
+    }
+    installed.push(program.to_string());
+}
+
 /// Runs a client script; its stdout is one JSON object.
 fn run_client(program: &str, script: &str, args: &[&str], install: &str) -> Value {
+    ensure_library(program);
     let output = Command::new(program)
         .arg(e2e_dir().join(script))
         .args(args)
+        .env("PYTHONPATH", python_packages())
         .output()
         .unwrap_or_else(|e| panic!("cannot run {program} ({e}): install it, then {install}"));
     let stderr = String::from_utf8_lossy(&output.stderr);
