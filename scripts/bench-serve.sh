@@ -12,7 +12,7 @@
 #    (Debian's `wrk`: apt-get install -y wrk): first single-event requests
 #    (POST /v1/identify, /v1/track, ... one event each), then 100-event batches
 #    (POST /v1/batch) of all N events, every event sent exactly once per load, over
-#    keep-alive connections (128 for single events, 64 for batches; 2 wrk threads);
+#    keep-alive connections (256 for single events, 64 for batches; 2 wrk threads);
 # 4. stops the server with SIGTERM and checks the database: every event answered 200 is
 #    there, and the count of events in it equals what was acknowledged.
 #
@@ -24,7 +24,7 @@ set -euo pipefail
 EVENTS=200000
 SINGLES=60000
 BATCH=100
-SINGLE_CONNECTIONS=128
+SINGLE_CONNECTIONS=256
 BATCH_CONNECTIONS=64
 WRK_THREADS=2
 EVENTS_FILE=""

@@ -1,9 +1,13 @@
 //! `usercom serve`: Segment's HTTP Tracking API on the same database.
 //!
-//! - [`http`]: handlers on hyper: routing, size limits, gzip, authentication, answers.
+//! - [`http`]: handlers on hyper: routing, size limits, gzip, the API key and the
+//!   request's domain, JSON checks, answers. Nothing there touches the database.
 //! - [`writer`]: one thread owns the [`Store`] and an [`Ingestor`](crate::ingest::Ingestor)
-//!   (the pipeline `usercom ingest` uses) and commits queued requests in groups; a
-//!   request is answered only after the commit that holds its events returned.
+//!   (the pipeline `usercom ingest` uses), checks each request's key and commits queued
+//!   requests in groups; a request is answered only after the commit that holds its
+//!   events returned.
+//! - [`Checkpointer`]: copies the write-ahead log into the database file on a thread
+//!   of its own, so that commits only append to the log.
 
 mod http;
 mod writer;
@@ -24,7 +28,6 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 pub use http::{MAX_BATCH_BYTES, MAX_EVENT_BYTES, StatsSnapshot};
-pub use writer::WriterReport;
 
 use crate::store::Store;
 
@@ -123,6 +126,11 @@ pub fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<Report> {
     store
         .conn()
         .pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
+    if let Ok(kib) = std::env::var("USERCOM_CACHE_KIB") {
+        store
+            .conn()
+            .pragma_update(None, "cache_size", -kib.parse::<i64>()?)?;
+    }
     let checkpointer = Checkpointer::start(&config.db)?;
     let listener = std::net::TcpListener::bind(config.listen)
         .with_context(|| format!("listening on {}", config.listen))?;
