@@ -1,6 +1,6 @@
-//! The single writer: one thread owns the [`Store`] and an [`Ingestor`], takes every
-//! queued request, applies them all, commits once (a group commit) and only then
-//! answers each request.
+//! The single writer: one thread owns the [`Store`] and an [`Ingestor`] (the pipeline
+//! of `usercom ingest`), takes every queued request, checks its API key, applies them
+//! all, commits once (a group commit) and only then answers each request.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
