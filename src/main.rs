@@ -30,6 +30,8 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// A faster allocator: ingest allocates and frees many small strings per event.
+/// A faster allocator: ingest allocates and frees many small strings per event. Built
+/// without transparent huge pages (`no_thp`), which would count whole 2 MiB pages as
+/// resident.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -12,9 +12,10 @@ use crate::semantics::company::{CompanyField, CompanyProfile, company_trait_chan
 use crate::semantics::context::{context_fields, user_agent};
 use crate::semantics::domains::{host_of_url, is_trusted};
 use crate::semantics::event::{Event, Kind};
+use crate::semantics::packed::unpack_user;
 use crate::semantics::profile::{Ignored, Record, UserField, UserProfile, user_trait_changes};
 use crate::semantics::time::format_timestamp;
-use crate::store::{NewPage, RowWrite};
+use crate::store::NewPage;
 
 impl Ingestor<'_> {
     /// The 403 reason when the event's domain is known and not trusted.
@@ -148,8 +149,11 @@ impl Ingestor<'_> {
 
     pub(super) fn user(&mut self, id: i64) -> Result<&mut Cached<UserProfile>> {
         if !self.users.contains_key(&id) {
-            let profile = self.store.load_user(id)?;
-            self.users.insert(id, Cached::clean(profile));
+            let cached = match self.unpack(id) {
+                Some(cached) => cached,
+                None => Cached::clean(self.store.load_user(id)?),
+            };
+            self.users.insert(id, cached);
         }
         Ok(self.users.get_mut(&id).expect("inserted above"))
     }
@@ -410,37 +414,43 @@ impl Ingestor<'_> {
     /// Writes every dirty profile.
     pub(super) fn flush(&mut self) -> Result<()> {
         // In row order: neighbouring rows share pages.
+        fn needs_write<T>(c: &Cached<T>) -> bool {
+            c.dirty || !c.dirty_attrs.is_empty()
+        }
         let mut dirty: Vec<i64> = self
             .users
             .iter()
-            .filter(|(_, c)| c.dirty || !c.dirty_attrs.is_empty())
+            .filter(|(_, c)| needs_write(c))
             .map(|(id, _)| *id)
+            .chain(
+                self.packed
+                    .iter()
+                    .filter(|(_, c)| needs_write(c))
+                    .map(|(id, _)| *id),
+            )
             .collect();
         dirty.sort_unstable();
         for id in dirty {
-            let cached = self.users.get_mut(&id).expect("listed above");
-            cached.dirty_attrs.sort_unstable();
-            cached.dirty_attrs.dedup();
-            let write = if cached.is_new {
-                RowWrite::Insert
-            } else if cached.keys_dirty {
-                RowWrite::Update
-            } else {
-                RowWrite::Refresh
+            let (profile, state) = match self.users.get_mut(&id) {
+                Some(cached) => (None, cached.write_state()),
+                None => {
+                    let packed = self.packed.get_mut(&id).expect("listed above");
+                    let profile = unpack_user(&packed.profile, &self.shared);
+                    (Some(profile), packed.write_state())
+                }
             };
-            self.store
-                .save_user(&cached.profile, write, cached.dirty_attrs.drain(..))?;
-            cached.dirty = false;
-            cached.is_new = false;
-            cached.keys_dirty = false;
+            let profile = match &profile {
+                Some(profile) => profile,
+                None => &self.users[&id].profile,
+            };
+            let (write, attrs) = state;
+            self.store.save_user(profile, write, attrs)?;
         }
         for cached in self.companies.values_mut() {
-            if cached.dirty || !cached.dirty_attrs.is_empty() {
-                cached.dirty_attrs.sort_unstable();
-                cached.dirty_attrs.dedup();
-                self.store
-                    .save_company(&cached.profile, cached.dirty_attrs.drain(..))?;
-                cached.dirty = false;
+            if needs_write(cached) {
+                // A company's row is inserted when it is first seen.
+                let (_, attrs) = cached.write_state();
+                self.store.save_company(&cached.profile, attrs)?;
             }
         }
         Ok(())

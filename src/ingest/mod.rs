@@ -18,8 +18,9 @@ use serde_json::{Map, Value};
 use crate::semantics::context::UaCache;
 use crate::semantics::domains::normalize_domain;
 use crate::semantics::event::{Decoded, WireEvent, decode};
+use crate::semantics::packed::{SharedStrings, pack_user, unpack_user};
 use crate::semantics::{company::CompanyProfile, profile::UserProfile};
-use crate::store::Store;
+use crate::store::{RowWrite, Store};
 use registry::Registry;
 
 pub use source::{Input, MAX_LINE};
@@ -84,11 +85,43 @@ impl<T> Cached<T> {
             dirty_attrs: Vec::new(),
         }
     }
+
+    /// How its row is to be written and the attributes to write; it is clean after.
+    fn write_state(&mut self) -> (RowWrite, Vec<i64>) {
+        let write = if self.is_new {
+            RowWrite::Insert
+        } else if self.keys_dirty {
+            RowWrite::Update
+        } else {
+            RowWrite::Refresh
+        };
+        let mut attrs = std::mem::take(&mut self.dirty_attrs);
+        attrs.sort_unstable();
+        attrs.dedup();
+        self.dirty = false;
+        self.is_new = false;
+        self.keys_dirty = false;
+        (write, attrs)
+    }
 }
 
-/// Profiles kept between transactions at most; past this, some are dropped after a
-/// commit (memory stays bounded whatever the number of users).
-const CACHE_LIMIT: usize = 15_000;
+/// User profiles held unpacked, the ones events are being applied to; past this they
+/// are packed into the second tier.
+const HOT_LIMIT: usize = 2_000;
+
+/// Bytes of packed user profiles held at most (every active profile, in a typical
+/// stream); past this, they are written and some are dropped, so memory stays bounded
+/// whatever the number of users.
+const PACKED_BUDGET: usize = 40 << 20;
+
+/// What a packed profile costs beyond its bytes (map entry and write state).
+const PACKED_OVERHEAD: usize = 64;
+
+/// Companies held at most (they are few and small).
+const COMPANY_LIMIT: usize = 15_000;
+
+/// anonymousId and userId look-ups held at most.
+const ID_LIMIT: usize = 400_000;
 
 /// Applies events to a store. Call [`Ingestor::finish`] at the end: work since the
 /// last commit is otherwise rolled back.
@@ -100,7 +133,12 @@ pub struct Ingestor<'a> {
     trusted: Vec<String>,
     registry: Registry,
     ua: UaCache,
+    /// Profiles being worked on, unpacked.
     users: HashMap<i64, Cached<UserProfile>>,
+    /// Every other profile held, packed (with what of it must be written).
+    packed: HashMap<i64, Cached<Box<[u8]>>>,
+    packed_bytes: usize,
+    shared: SharedStrings,
     companies: HashMap<i64, Cached<CompanyProfile>>,
     user_ids: HashMap<String, i64>,
     anonymous_ids: HashMap<String, i64>,
@@ -134,6 +172,9 @@ impl<'a> Ingestor<'a> {
             registry: Registry::default(),
             ua: UaCache::default(),
             users: HashMap::new(),
+            packed: HashMap::new(),
+            packed_bytes: 0,
+            shared: SharedStrings::default(),
             companies: HashMap::new(),
             user_ids: HashMap::new(),
             anonymous_ids: HashMap::new(),
@@ -392,9 +433,12 @@ impl<'a> Ingestor<'a> {
             crate::semantics::event::Kind::Group => by_type.group += 1,
         }
         self.pending += 1;
+        if self.users.len() > HOT_LIMIT {
+            self.pack_all();
+        }
         if self.pending >= self.options.batch_size {
             self.commit()?;
-        } else if self.users.len() > CACHE_LIMIT || self.companies.len() > CACHE_LIMIT {
+        } else if self.packed_bytes > PACKED_BUDGET || self.companies.len() > COMPANY_LIMIT {
             // Bounded memory whatever the batch: write what is cached into the open
             // transaction and let some of it go.
             self.flush()?;
@@ -462,24 +506,67 @@ impl<'a> Ingestor<'a> {
         Ok(())
     }
 
-    /// Drops clean profiles (all are clean after a flush) down to three quarters of
-    /// the limit, and the id look-ups with them.
-    fn evict(&mut self) {
-        if self.users.len() > CACHE_LIMIT {
-            let keep = CACHE_LIMIT * 3 / 4;
-            let drop: Vec<i64> = self.users.keys().skip(keep).copied().collect();
-            for id in &drop {
-                self.users.remove(id);
+    /// Moves every unpacked profile to the packed tier, with its write state.
+    fn pack_all(&mut self) {
+        for (id, cached) in self.users.drain() {
+            let bytes = pack_user(&cached.profile, &mut self.shared);
+            self.packed_bytes += bytes.len() + PACKED_OVERHEAD;
+            let packed = Cached {
+                profile: bytes,
+                dirty: cached.dirty,
+                is_new: cached.is_new,
+                keys_dirty: cached.keys_dirty,
+                dirty_attrs: cached.dirty_attrs,
+            };
+            if let Some(old) = self.packed.insert(id, packed) {
+                self.packed_bytes -= old.profile.len() + PACKED_OVERHEAD;
             }
-            let users = &self.users;
-            self.user_ids.retain(|_, id| users.contains_key(id));
-            self.anonymous_ids.retain(|_, id| users.contains_key(id));
         }
-        if self.companies.len() > CACHE_LIMIT {
+    }
+
+    /// A packed profile taken back out, unpacked, with its write state.
+    pub(super) fn unpack(&mut self, id: i64) -> Option<Cached<UserProfile>> {
+        let packed = self.packed.remove(&id)?;
+        self.packed_bytes -= packed.profile.len() + PACKED_OVERHEAD;
+        Some(Cached {
+            profile: unpack_user(&packed.profile, &self.shared),
+            dirty: packed.dirty,
+            is_new: packed.is_new,
+            keys_dirty: packed.keys_dirty,
+            dirty_attrs: packed.dirty_attrs,
+        })
+    }
+
+    /// After a flush (everything held is clean): drops packed profiles down to three
+    /// quarters of the budget, and companies and id look-ups past their limits.
+    fn evict(&mut self) {
+        if self.packed_bytes > PACKED_BUDGET {
+            let target = PACKED_BUDGET * 3 / 4;
+            let drop: Vec<i64> = self
+                .packed
+                .iter()
+                .scan(self.packed_bytes, |bytes, (id, p)| {
+                    (*bytes > target).then(|| {
+                        *bytes -= p.profile.len() + PACKED_OVERHEAD;
+                        *id
+                    })
+                })
+                .collect();
+            for id in &drop {
+                let p = self.packed.remove(id).expect("listed above");
+                debug_assert!(!p.dirty && p.dirty_attrs.is_empty());
+                self.packed_bytes -= p.profile.len() + PACKED_OVERHEAD;
+            }
+            let (users, packed) = (&self.users, &self.packed);
+            let held = |id: &i64| users.contains_key(id) || packed.contains_key(id);
+            self.user_ids.retain(|_, id| held(id));
+            self.anonymous_ids.retain(|_, id| held(id));
+        }
+        if self.companies.len() > COMPANY_LIMIT {
             self.companies.clear();
             self.group_ids.clear();
         }
-        if self.anonymous_ids.len() > 2 * CACHE_LIMIT || self.user_ids.len() > 2 * CACHE_LIMIT {
+        if self.anonymous_ids.len() + self.user_ids.len() > ID_LIMIT {
             self.user_ids.clear();
             self.anonymous_ids.clear();
         }
@@ -487,6 +574,8 @@ impl<'a> Ingestor<'a> {
 
     fn clear_caches(&mut self) {
         self.users.clear();
+        self.packed.clear();
+        self.packed_bytes = 0;
         self.companies.clear();
         self.user_ids.clear();
         self.anonymous_ids.clear();

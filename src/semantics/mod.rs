@@ -8,5 +8,6 @@ pub mod domains;
 pub mod event;
 pub mod filter;
 pub mod lww;
+pub mod packed;
 pub mod profile;
 pub mod time;

@@ -1,0 +1,392 @@
+//! A user profile packed into a few hundred bytes, so that an ingest can keep every
+//! active profile in memory between events instead of reading and rewriting its row.
+//!
+//! The packed form is lossless: [`unpack_user`] gives back exactly the profile given
+//! to [`pack_user`]. Field values that many profiles share (user agent, browser,
+//! city...) are stored once in a [`SharedStrings`] table and named by index.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::attributes::Scalar;
+use super::lww::{Clock, Lww};
+use super::profile::{Record, UserField, UserProfile};
+
+/// Distinct shared strings kept at most; past this, new values are stored inline.
+const MAX_SHARED: usize = 1 << 16;
+
+/// Low-cardinality text values, each stored once for every packed profile.
+#[derive(Debug, Default)]
+pub struct SharedStrings {
+    index: HashMap<Arc<str>, u32>,
+    strings: Vec<Arc<str>>,
+}
+
+impl SharedStrings {
+    /// The index of `text`, added if there is room.
+    fn intern(&mut self, text: &str) -> Option<u32> {
+        if let Some(i) = self.index.get(text) {
+            return Some(*i);
+        }
+        if self.strings.len() >= MAX_SHARED {
+            return None;
+        }
+        let i = self.strings.len() as u32;
+        let text: Arc<str> = Arc::from(text);
+        self.strings.push(text.clone());
+        self.index.insert(text, i);
+        Some(i)
+    }
+
+    fn get(&self, i: u32) -> &str {
+        &self.strings[i as usize]
+    }
+
+    /// Approximate heap bytes held.
+    pub fn heap_bytes(&self) -> usize {
+        self.strings.iter().map(|s| s.len() + 56).sum()
+    }
+}
+
+/// The fields whose values repeat across users: worth sharing.
+fn shared_field(index: usize) -> bool {
+    !matches!(
+        UserField::ALL.get(index),
+        Some(
+            UserField::AnonymousId
+                | UserField::Email
+                | UserField::FirstName
+                | UserField::LastName
+                | UserField::Phone
+                | UserField::IpAddress
+        ) | None
+    )
+}
+
+// Scalar tags.
+const NONE: u8 = 0;
+const TEXT: u8 = 1;
+const SHARED: u8 = 2;
+const INT: u8 = 3;
+const REAL: u8 = 4;
+const BOOL: u8 = 5;
+
+/// Packs a profile; `shared` learns the profile's shareable values.
+pub fn pack_user(user: &UserProfile, shared: &mut SharedStrings) -> Box<[u8]> {
+    let mut out = Writer(Vec::with_capacity(256));
+    out.int(user.id);
+    out.opt_text(user.user_id.as_deref());
+    out.int(user.page_views);
+    match user.last_seen {
+        Some(time) => {
+            out.0.push(1);
+            out.time(time);
+        }
+        None => out.0.push(0),
+    }
+    let record = &user.record;
+    out.time(record.created_at);
+    out.time(record.updated_at);
+    // Distinct field clocks once, each slot by index (0: never written).
+    let mut clocks: Vec<Clock> = Vec::new();
+    let slots: Vec<u8> = record
+        .fields
+        .iter()
+        .map(|slot| match slot {
+            None => 0,
+            Some(lww) => match clocks.iter().position(|c| *c == lww.clock) {
+                Some(i) => i as u8 + 1,
+                None => {
+                    clocks.push(lww.clock);
+                    clocks.len() as u8
+                }
+            },
+        })
+        .collect();
+    out.uint(clocks.len() as u64);
+    for clock in &clocks {
+        out.clock(*clock);
+    }
+    out.uint(slots.len() as u64);
+    for (index, (slot, lww)) in slots.iter().zip(&record.fields).enumerate() {
+        out.0.push(*slot);
+        if let Some(lww) = lww {
+            let share = shared_field(index).then_some(&mut *shared);
+            out.scalar(lww.value.as_ref(), share);
+        }
+    }
+    let mut attrs: Vec<(&i64, &Lww<Scalar>)> = record.attributes.iter().collect();
+    attrs.sort_unstable_by_key(|(id, _)| **id);
+    out.uint(attrs.len() as u64);
+    for (id, lww) in attrs {
+        out.int(*id);
+        out.clock(lww.clock);
+        out.scalar(lww.value.as_ref(), None);
+    }
+    out.0.into_boxed_slice()
+}
+
+/// The profile [`pack_user`] packed (with the same `shared` table).
+pub fn unpack_user(bytes: &[u8], shared: &SharedStrings) -> UserProfile {
+    let mut r = Reader { bytes, at: 0 };
+    let id = r.int();
+    let user_id = r.opt_text();
+    let page_views = r.int();
+    let last_seen = (r.byte() == 1).then(|| r.time());
+    let created_at = r.time();
+    let updated_at = r.time();
+    let clocks: Vec<Clock> = (0..r.uint()).map(|_| r.clock()).collect();
+    let fields = (0..r.uint())
+        .map(|_| match r.byte() {
+            0 => None,
+            slot => Some(Lww {
+                clock: clocks[slot as usize - 1],
+                value: r.scalar(shared),
+            }),
+        })
+        .collect();
+    let attributes = (0..r.uint())
+        .map(|_| {
+            let id = r.int();
+            let clock = r.clock();
+            (
+                id,
+                Lww {
+                    clock,
+                    value: r.scalar(shared),
+                },
+            )
+        })
+        .collect();
+    UserProfile {
+        id,
+        user_id,
+        record: Record {
+            fields,
+            attributes,
+            created_at,
+            updated_at,
+        },
+        page_views,
+        last_seen,
+    }
+}
+
+struct Writer(Vec<u8>);
+
+impl Writer {
+    fn uint(&mut self, mut n: u64) {
+        while n >= 0x80 {
+            self.0.push(n as u8 | 0x80);
+            n >>= 7;
+        }
+        self.0.push(n as u8);
+    }
+
+    fn int(&mut self, n: i64) {
+        self.uint(((n << 1) ^ (n >> 63)) as u64);
+    }
+
+    fn text(&mut self, text: &str) {
+        self.uint(text.len() as u64);
+        self.0.extend_from_slice(text.as_bytes());
+    }
+
+    fn opt_text(&mut self, text: Option<&str>) {
+        match text {
+            Some(text) => {
+                self.0.push(1);
+                self.text(text);
+            }
+            None => self.0.push(0),
+        }
+    }
+
+    fn time(&mut self, time: DateTime<Utc>) {
+        self.int(time.timestamp());
+        self.uint(u64::from(time.timestamp_subsec_nanos()));
+    }
+
+    fn clock(&mut self, clock: Clock) {
+        self.int(clock.millis);
+        self.0.extend_from_slice(&clock.tie.to_le_bytes());
+    }
+
+    fn scalar(&mut self, value: Option<&Scalar>, shared: Option<&mut SharedStrings>) {
+        match value {
+            None => self.0.push(NONE),
+            Some(Scalar::Text(text)) => match shared.and_then(|s| s.intern(text)) {
+                Some(i) => {
+                    self.0.push(SHARED);
+                    self.uint(u64::from(i));
+                }
+                None => {
+                    self.0.push(TEXT);
+                    self.text(text);
+                }
+            },
+            Some(Scalar::Int(n)) => {
+                self.0.push(INT);
+                self.int(*n);
+            }
+            Some(Scalar::Real(x)) => {
+                self.0.push(REAL);
+                self.0.extend_from_slice(&x.to_le_bytes());
+            }
+            Some(Scalar::Bool(b)) => {
+                self.0.push(BOOL);
+                self.0.push(u8::from(*b));
+            }
+        }
+    }
+}
+
+/// Reads what [`Writer`] wrote. The bytes never leave the process, so a malformed
+/// input is a bug: it panics.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn byte(&mut self) -> u8 {
+        let b = self.bytes[self.at];
+        self.at += 1;
+        b
+    }
+
+    fn take(&mut self, n: usize) -> &[u8] {
+        let out = &self.bytes[self.at..self.at + n];
+        self.at += n;
+        out
+    }
+
+    fn uint(&mut self) -> u64 {
+        let mut n = 0u64;
+        let mut shift = 0;
+        loop {
+            let b = self.byte();
+            n |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return n;
+            }
+            shift += 7;
+        }
+    }
+
+    fn int(&mut self) -> i64 {
+        let n = self.uint();
+        ((n >> 1) as i64) ^ -((n & 1) as i64)
+    }
+
+    fn text(&mut self) -> String {
+        let len = self.uint() as usize;
+        String::from_utf8(self.take(len).to_vec()).expect("packed text is UTF-8")
+    }
+
+    fn opt_text(&mut self) -> Option<String> {
+        (self.byte() == 1).then(|| self.text())
+    }
+
+    fn time(&mut self) -> DateTime<Utc> {
+        let secs = self.int();
+        let nanos = self.uint() as u32;
+        DateTime::from_timestamp(secs, nanos).expect("packed time is valid")
+    }
+
+    fn clock(&mut self) -> Clock {
+        let millis = self.int();
+        let tie = i64::from_le_bytes(self.take(8).try_into().expect("8 bytes"));
+        Clock { millis, tie }
+    }
+
+    fn scalar(&mut self, shared: &SharedStrings) -> Option<Scalar> {
+        match self.byte() {
+            NONE => None,
+            TEXT => Some(Scalar::Text(self.text())),
+            SHARED => {
+                let i = self.uint() as u32;
+                Some(Scalar::Text(shared.get(i).to_string()))
+            }
+            INT => Some(Scalar::Int(self.int())),
+            REAL => Some(Scalar::Real(f64::from_le_bytes(
+                self.take(8).try_into().expect("8 bytes"),
+            ))),
+            BOOL => Some(Scalar::Bool(self.byte() != 0)),
+            tag => panic!("unknown packed scalar tag {tag}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::semantics::time::parse_timestamp;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        parse_timestamp(s).unwrap()
+    }
+
+    fn sample() -> UserProfile {
+        let c1 = Clock::new(t("2026-03-01T10:00:00.123456Z"), "m1");
+        let c2 = Clock::new(t("1969-07-20T20:17:40Z"), "m2");
+        let mut p = UserProfile::new(12_345, Some("user-é".into()), t("2026-02-01T00:00:00Z"));
+        p.set_field(UserField::Email, Some(Scalar::Text("a@x.io".into())), c1);
+        p.set_field(UserField::Phone, None, c2);
+        p.set_field(
+            UserField::UserAgent,
+            Some(Scalar::Text("Mozilla/5.0".into())),
+            c1,
+        );
+        p.set_field(UserField::City, Some(Scalar::Text(String::new())), c2);
+        p.record.set_attribute(3, Some(Scalar::Int(-7)), c1);
+        p.record.set_attribute(900, Some(Scalar::Real(2.5)), c2);
+        p.record.set_attribute(4, Some(Scalar::Bool(true)), c1);
+        p.record.set_attribute(5, None, c2);
+        p.record
+            .set_attribute(6, Some(Scalar::Text("pro".into())), c2);
+        p.record.touch(t("2026-03-01T10:00:00.123456Z"));
+        p.record_page_view(t("2026-03-01T09:00:00Z"));
+        p.page_views = i64::MAX;
+        p
+    }
+
+    #[test]
+    fn round_trip_is_exact() {
+        let mut shared = SharedStrings::default();
+        let p = sample();
+        let packed = pack_user(&p, &mut shared);
+        assert_eq!(unpack_user(&packed, &shared), p);
+        let empty = UserProfile::new(-1, None, t("2026-01-01T00:00:00Z"));
+        assert_eq!(unpack_user(&pack_user(&empty, &mut shared), &shared), empty);
+    }
+
+    #[test]
+    fn shared_values_are_stored_once() {
+        let mut shared = SharedStrings::default();
+        let a = pack_user(&sample(), &mut shared);
+        let before = shared.strings.len();
+        let mut other = sample();
+        other.id = 2;
+        let b = pack_user(&other, &mut shared);
+        assert_eq!(shared.strings.len(), before, "no new shared strings");
+        assert!(shared.index.contains_key("Mozilla/5.0"));
+        assert!(!shared.index.contains_key("a@x.io"), "emails stay inline");
+        assert_eq!(unpack_user(&a, &shared).id, 12_345);
+        assert_eq!(unpack_user(&b, &shared), other);
+    }
+
+    #[test]
+    fn a_full_table_stores_inline() {
+        let mut shared = SharedStrings::default();
+        for i in 0..MAX_SHARED {
+            shared.intern(&i.to_string());
+        }
+        let p = sample();
+        let packed = pack_user(&p, &mut shared);
+        assert_eq!(shared.strings.len(), MAX_SHARED);
+        assert_eq!(unpack_user(&packed, &shared), p);
+    }
+}
