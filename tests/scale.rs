@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use common::{Env, fixture, synthetic_events};
 use serde_json::Value;
+use usercom::ingest::{CacheLimits, IngestOptions, Ingestor, Input, Quiet};
+use usercom::store::Store;
 
 /// Everything a user can query, for comparing two databases.
 fn state(env: &Env) -> Vec<Value> {
@@ -472,4 +474,51 @@ fn an_email_changed_in_a_later_batch_is_found_by_the_new_one() {
     assert_eq!(env.user("b@x.com")["user_id"], "u1");
     assert_eq!(env.json(&["users", "show", "a@x.com"]).0, 1);
     assert_eq!(env.user("u1")["page_views"], 2);
+}
+
+/// Ingests a file through the library with the given cache limits and batch size.
+fn ingest_with_limits(env: &Env, file: &std::path::Path, cache: CacheLimits, batch_size: usize) {
+    let store = Store::open(&env.db).unwrap();
+    let mut observer = Quiet;
+    let options = IngestOptions {
+        batch_size,
+        cache,
+        ..IngestOptions::default()
+    };
+    let mut ingestor = Ingestor::new(&store, options, &mut observer).unwrap();
+    let mut input = Input::open(file).unwrap();
+    ingestor.ingest_input(&mut input, &mut |_, _| {}).unwrap();
+    let summary = ingestor.finish().unwrap();
+    assert_eq!(summary.rejected, 0);
+    assert!(summary.applied > 0);
+}
+
+#[test]
+fn tiny_caches_give_the_same_state_as_large_ones() {
+    // Profiles are packed, written and dropped after a few events, mid-batch and
+    // across batches; anonymous visitors are merged meanwhile.
+    let events = synthetic_events(3000, 120, 11);
+    let roomy = Env::new();
+    let key = roomy.key();
+    roomy.ingest(&key, &[&roomy.write("e.ndjson", &events)]);
+    let tiny = CacheLimits {
+        hot_profiles: 3,
+        packed_bytes: 4096,
+        companies: 2,
+        ids: 10,
+    };
+    for (batch_size, reversed) in [(700, false), (1, false), (450, true)] {
+        let mut lines: Vec<&str> = events.lines().collect();
+        if reversed {
+            lines.reverse();
+        }
+        let cramped = Env::new();
+        let file = cramped.write("e.ndjson", &(lines.join("\n") + "\n"));
+        ingest_with_limits(&cramped, &file, tiny, batch_size);
+        assert_eq!(
+            state(&roomy),
+            state(&cramped),
+            "batch size {batch_size}, reversed {reversed}"
+        );
+    }
 }

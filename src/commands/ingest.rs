@@ -13,7 +13,9 @@ use serde_json::json;
 
 use crate::Error;
 use crate::error::exit;
-use crate::ingest::{IgnoredValue, IngestOptions, Ingestor, Input, Observer, Rejection, Summary};
+use crate::ingest::{
+    DEFAULT_BATCH_SIZE, IgnoredValue, IngestOptions, Ingestor, Input, Observer, Rejection, Summary,
+};
 use crate::output::print_json;
 use crate::store::{KeyStatus, Store};
 
@@ -49,7 +51,7 @@ pub struct IngestArgs {
     pub quiet: bool,
 
     /// Events per transaction.
-    #[arg(long, default_value_t = 50_000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = DEFAULT_BATCH_SIZE as u64, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub batch_size: u64,
 }
 

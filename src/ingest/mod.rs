@@ -35,14 +35,48 @@ pub struct IngestOptions {
     pub batch_size: usize,
     /// The time given to events that carry none.
     pub now: DateTime<Utc>,
+    /// How much is held in memory.
+    pub cache: CacheLimits,
 }
 
 impl Default for IngestOptions {
     fn default() -> Self {
         IngestOptions {
             origin: None,
-            batch_size: 50_000,
+            batch_size: DEFAULT_BATCH_SIZE,
             now: Utc::now(),
+            cache: CacheLimits::default(),
+        }
+    }
+}
+
+/// Events per transaction unless told otherwise.
+pub const DEFAULT_BATCH_SIZE: usize = 200_000;
+
+/// What an ingest holds in memory between events, at most. Past a limit, what is held
+/// is written into the open transaction and some of it is let go, so memory stays
+/// bounded whatever the input; the defaults hold every active profile of a stream
+/// with tens of thousands of users.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheLimits {
+    /// User profiles held unpacked: the ones events are being applied to. Past this
+    /// they are packed into the second tier.
+    pub hot_profiles: usize,
+    /// Bytes of packed user profiles (each counted with its bookkeeping).
+    pub packed_bytes: usize,
+    /// Company profiles (they are few and small).
+    pub companies: usize,
+    /// anonymousId and userId look-ups.
+    pub ids: usize,
+}
+
+impl Default for CacheLimits {
+    fn default() -> Self {
+        CacheLimits {
+            hot_profiles: 2_000,
+            packed_bytes: 40 << 20,
+            companies: 15_000,
+            ids: 400_000,
         }
     }
 }
@@ -105,23 +139,8 @@ impl<T> Cached<T> {
     }
 }
 
-/// User profiles held unpacked, the ones events are being applied to; past this they
-/// are packed into the second tier.
-const HOT_LIMIT: usize = 2_000;
-
-/// Bytes of packed user profiles held at most (every active profile, in a typical
-/// stream); past this, they are written and some are dropped, so memory stays bounded
-/// whatever the number of users.
-const PACKED_BUDGET: usize = 40 << 20;
-
 /// What a packed profile costs beyond its bytes (map entry and write state).
 const PACKED_OVERHEAD: usize = 64;
-
-/// Companies held at most (they are few and small).
-const COMPANY_LIMIT: usize = 15_000;
-
-/// anonymousId and userId look-ups held at most.
-const ID_LIMIT: usize = 400_000;
 
 /// Applies events to a store. Call [`Ingestor::finish`] at the end: work since the
 /// last commit is otherwise rolled back.
@@ -433,12 +452,14 @@ impl<'a> Ingestor<'a> {
             crate::semantics::event::Kind::Group => by_type.group += 1,
         }
         self.pending += 1;
-        if self.users.len() > HOT_LIMIT {
+        if self.users.len() > self.options.cache.hot_profiles {
             self.pack_all();
         }
         if self.pending >= self.options.batch_size {
             self.commit()?;
-        } else if self.packed_bytes > PACKED_BUDGET || self.companies.len() > COMPANY_LIMIT {
+        } else if self.packed_bytes > self.options.cache.packed_bytes
+            || self.companies.len() > self.options.cache.companies
+        {
             // Bounded memory whatever the batch: write what is cached into the open
             // transaction and let some of it go.
             self.flush()?;
@@ -540,8 +561,9 @@ impl<'a> Ingestor<'a> {
     /// After a flush (everything held is clean): drops packed profiles down to three
     /// quarters of the budget, and companies and id look-ups past their limits.
     fn evict(&mut self) {
-        if self.packed_bytes > PACKED_BUDGET {
-            let target = PACKED_BUDGET * 3 / 4;
+        let limits = self.options.cache;
+        if self.packed_bytes > limits.packed_bytes {
+            let target = limits.packed_bytes * 3 / 4;
             let drop: Vec<i64> = self
                 .packed
                 .iter()
@@ -562,11 +584,11 @@ impl<'a> Ingestor<'a> {
             self.user_ids.retain(|_, id| held(id));
             self.anonymous_ids.retain(|_, id| held(id));
         }
-        if self.companies.len() > COMPANY_LIMIT {
+        if self.companies.len() > limits.companies {
             self.companies.clear();
             self.group_ids.clear();
         }
-        if self.anonymous_ids.len() + self.user_ids.len() > ID_LIMIT {
+        if self.anonymous_ids.len() + self.user_ids.len() > limits.ids {
             self.user_ids.clear();
             self.anonymous_ids.clear();
         }
