@@ -155,7 +155,9 @@ impl Ingestor<'_> {
             };
             self.users.insert(id, cached);
         }
-        Ok(self.users.get_mut(&id).expect("inserted above"))
+        let cached = self.users.get_mut(&id).expect("inserted above");
+        cached.last_used = self.summary.received;
+        Ok(cached)
     }
 
     fn merge_users(&mut self, from: i64, into: i64) -> Result<()> {

@@ -9,7 +9,7 @@ mod registry;
 mod source;
 mod summary;
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
@@ -74,7 +74,7 @@ impl Default for CacheLimits {
     fn default() -> Self {
         CacheLimits {
             hot_profiles: 2_000,
-            packed_bytes: 40 << 20,
+            packed_bytes: 24 << 20,
             companies: 15_000,
             ids: 400_000,
         }
@@ -107,6 +107,9 @@ pub(crate) struct Cached<T> {
     /// Its userId or email changed since it was written.
     pub keys_dirty: bool,
     pub dirty_attrs: Vec<i64>,
+    /// When an event last used it (events received so far): the least recently used
+    /// go first when memory runs short.
+    pub last_used: u64,
 }
 
 impl<T> Cached<T> {
@@ -117,6 +120,19 @@ impl<T> Cached<T> {
             is_new: false,
             keys_dirty: false,
             dirty_attrs: Vec::new(),
+            last_used: 0,
+        }
+    }
+
+    /// The same entry holding the profile in another form.
+    fn map<U>(self, f: impl FnOnce(T) -> U) -> Cached<U> {
+        Cached {
+            profile: f(self.profile),
+            dirty: self.dirty,
+            is_new: self.is_new,
+            keys_dirty: self.keys_dirty,
+            dirty_attrs: self.dirty_attrs,
+            last_used: self.last_used,
         }
     }
 
@@ -190,15 +206,15 @@ impl<'a> Ingestor<'a> {
             trusted: Vec::new(),
             registry: Registry::default(),
             ua: UaCache::default(),
-            users: HashMap::new(),
-            packed: HashMap::new(),
+            users: HashMap::default(),
+            packed: HashMap::default(),
             packed_bytes: 0,
             shared: SharedStrings::default(),
-            companies: HashMap::new(),
-            user_ids: HashMap::new(),
-            anonymous_ids: HashMap::new(),
-            group_ids: HashMap::new(),
-            merged: HashMap::new(),
+            companies: HashMap::default(),
+            user_ids: HashMap::default(),
+            anonymous_ids: HashMap::default(),
+            group_ids: HashMap::default(),
+            merged: HashMap::default(),
             summary: Summary::default(),
             in_transaction: false,
             next_user_ref: 0,
@@ -530,15 +546,8 @@ impl<'a> Ingestor<'a> {
     /// Moves every unpacked profile to the packed tier, with its write state.
     fn pack_all(&mut self) {
         for (id, cached) in self.users.drain() {
-            let bytes = pack_user(&cached.profile, &mut self.shared);
-            self.packed_bytes += bytes.len() + PACKED_OVERHEAD;
-            let packed = Cached {
-                profile: bytes,
-                dirty: cached.dirty,
-                is_new: cached.is_new,
-                keys_dirty: cached.keys_dirty,
-                dirty_attrs: cached.dirty_attrs,
-            };
+            let packed = cached.map(|profile| pack_user(&profile, &mut self.shared));
+            self.packed_bytes += packed.profile.len() + PACKED_OVERHEAD;
             if let Some(old) = self.packed.insert(id, packed) {
                 self.packed_bytes -= old.profile.len() + PACKED_OVERHEAD;
             }
@@ -549,33 +558,27 @@ impl<'a> Ingestor<'a> {
     pub(super) fn unpack(&mut self, id: i64) -> Option<Cached<UserProfile>> {
         let packed = self.packed.remove(&id)?;
         self.packed_bytes -= packed.profile.len() + PACKED_OVERHEAD;
-        Some(Cached {
-            profile: unpack_user(&packed.profile, &self.shared),
-            dirty: packed.dirty,
-            is_new: packed.is_new,
-            keys_dirty: packed.keys_dirty,
-            dirty_attrs: packed.dirty_attrs,
-        })
+        Some(packed.map(|bytes| unpack_user(&bytes, &self.shared)))
     }
 
-    /// After a flush (everything held is clean): drops packed profiles down to three
-    /// quarters of the budget, and companies and id look-ups past their limits.
+    /// After a flush (everything held is clean): drops the least recently used packed
+    /// profiles down to three quarters of the budget, and companies and id look-ups
+    /// past their limits.
     fn evict(&mut self) {
         let limits = self.options.cache;
         if self.packed_bytes > limits.packed_bytes {
             let target = limits.packed_bytes * 3 / 4;
-            let drop: Vec<i64> = self
+            let mut by_use: Vec<(u64, i64)> = self
                 .packed
                 .iter()
-                .scan(self.packed_bytes, |bytes, (id, p)| {
-                    (*bytes > target).then(|| {
-                        *bytes -= p.profile.len() + PACKED_OVERHEAD;
-                        *id
-                    })
-                })
+                .map(|(id, p)| (p.last_used, *id))
                 .collect();
-            for id in &drop {
-                let p = self.packed.remove(id).expect("listed above");
+            by_use.sort_unstable();
+            for (_, id) in by_use {
+                if self.packed_bytes <= target {
+                    break;
+                }
+                let p = self.packed.remove(&id).expect("listed above");
                 debug_assert!(!p.dirty && p.dirty_attrs.is_empty());
                 self.packed_bytes -= p.profile.len() + PACKED_OVERHEAD;
             }

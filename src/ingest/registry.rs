@@ -1,6 +1,6 @@
 //! The attribute definitions, cached for the run; unknown names are created.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use anyhow::Result;
 
@@ -49,7 +49,7 @@ impl Registry {
             Scope::Company => &mut self.company,
             Scope::Event => {
                 if !self.event.contains_key(event) {
-                    self.event.insert(event.to_string(), HashMap::new());
+                    self.event.insert(event.to_string(), HashMap::default());
                 }
                 self.event.get_mut(event).expect("inserted above")
             }

@@ -1,6 +1,5 @@
 //! Profile fields taken from an event's `context`, on every call type.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -211,7 +210,7 @@ pub fn parse_user_agent(ua: &str) -> UaInfo {
 /// One parse per distinct user-agent string, bounded in size.
 #[derive(Default)]
 pub struct UaCache {
-    parsed: HashMap<String, Arc<UaInfo>>,
+    parsed: foldhash::HashMap<String, Arc<UaInfo>>,
 }
 
 impl UaCache {
@@ -301,6 +300,7 @@ pub fn user_agent(context: &Context) -> Option<&str> {
 mod tests {
     use super::*;
     use serde_json::json;
+    use std::collections::HashMap;
 
     const CHROME_MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
     const SAFARI_IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1";

@@ -5,7 +5,7 @@
 //! to [`pack_user`]. Field values that many profiles share (user agent, browser,
 //! city...) are stored once in a [`SharedStrings`] table and named by index.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
