@@ -17,7 +17,7 @@ use crate::ingest::{
     DEFAULT_BATCH_SIZE, IgnoredValue, IngestOptions, Ingestor, Input, Observer, Rejection, Summary,
 };
 use crate::output::print_json;
-use crate::store::{KeyStatus, Store};
+use crate::store::{DEFAULT_CACHE_MIB, KeyStatus, Store};
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
@@ -49,6 +49,11 @@ pub struct IngestArgs {
     /// No progress bar and no per-line messages (the summary is still printed).
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// SQLite page cache for the run, in MiB (taken as pages are used; profiles are
+    /// held apart from it).
+    #[arg(long, default_value_t = DEFAULT_CACHE_MIB, value_name = "MIB", value_parser = clap::value_parser!(u32).range(1..=65_536))]
+    pub cache_mb: u32,
 
     /// Events per transaction.
     #[arg(long, default_value_t = DEFAULT_BATCH_SIZE as u64, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -223,6 +228,7 @@ pub fn ingest_inputs(
 
 pub fn run(args: IngestArgs, store: &Store, json: bool) -> Result<i32> {
     authorize(store, &args.api_key)?;
+    store.set_cache_mib(args.cache_mb)?;
     let mut inputs = Input::open_all(&args.files).map_err(Error::Usage)?;
     let options = IngestOptions {
         origin: args.origin.clone(),

@@ -73,7 +73,7 @@ pub struct CacheLimits {
 impl Default for CacheLimits {
     fn default() -> Self {
         CacheLimits {
-            hot_profiles: 2_000,
+            hot_profiles: 1_000,
             packed_bytes: 24 << 20,
             companies: 15_000,
             ids: 400_000,

@@ -131,9 +131,7 @@ pub fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<Report> {
     // The writer's page cache holds what a group touches (a group of thousands of
     // events touches pages all over the tables): fewer reads, and no dirty pages
     // spilled to the log before the commit.
-    store
-        .conn()
-        .pragma_update(None, "cache_size", -i64::from(config.cache_mib) * 1024)?;
+    store.set_cache_mib(config.cache_mib)?;
     let checkpointer = Checkpointer::start(&config.db)?;
     let listener = std::net::TcpListener::bind(config.listen)
         .with_context(|| format!("listening on {}", config.listen))?;

@@ -32,6 +32,9 @@ pub struct Store {
     conn: Connection,
 }
 
+/// The page cache an ingest gets unless told otherwise, in MiB.
+pub const DEFAULT_CACHE_MIB: u32 = 20;
+
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -71,13 +74,20 @@ impl Store {
             .context("not a usercom database (or not a database at all)")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
-        conn.pragma_update(None, "cache_size", -16_000)?;
+        conn.pragma_update(None, "cache_size", -i64::from(DEFAULT_CACHE_MIB) * 1024)?;
         // Checkpoint less often: a page changed by many batches is copied back once.
         conn.pragma_update(None, "wal_autocheckpoint", 8_000)?;
         conn.set_prepared_statement_cache_capacity(64);
         query::register_functions(&conn)?;
         migrations::migrate(&mut conn)?;
         Ok(Store { conn })
+    }
+
+    /// Sets the page cache size (SQLite takes the memory as pages are used).
+    pub fn set_cache_mib(&self, mib: u32) -> Result<()> {
+        self.conn
+            .pragma_update(None, "cache_size", -i64::from(mib) * 1024)
+            .context("setting the page cache size")
     }
 
     /// Starts a write transaction, taking the write lock at once (waiting for other
