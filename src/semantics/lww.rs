@@ -75,20 +75,7 @@ const PACKED: u8 = 0xC1;
 /// (every field of one event has that event's clock), so each distinct clock is
 /// stored once and every slot names it by index (0: never written).
 pub fn pack_clocks<T>(slots: &[Option<Lww<T>>]) -> Vec<u8> {
-    let mut distinct: Vec<Clock> = Vec::new();
-    let mut indexes = Vec::with_capacity(slots.len());
-    for slot in slots {
-        indexes.push(match slot {
-            None => 0,
-            Some(lww) => match distinct.iter().position(|c| *c == lww.clock) {
-                Some(i) => i as u8 + 1,
-                None => {
-                    distinct.push(lww.clock);
-                    distinct.len() as u8
-                }
-            },
-        });
-    }
+    let (distinct, indexes) = clock_table(slots);
     let mut out = Vec::with_capacity(2 + distinct.len() * 16 + indexes.len());
     out.push(PACKED);
     out.push(distinct.len() as u8);
@@ -97,6 +84,26 @@ pub fn pack_clocks<T>(slots: &[Option<Lww<T>>]) -> Vec<u8> {
     }
     out.extend_from_slice(&indexes);
     out
+}
+
+/// The distinct clocks of a row of slots, and for each slot the index of its clock
+/// plus one (0: never written).
+pub fn clock_table<T>(slots: &[Option<Lww<T>>]) -> (Vec<Clock>, Vec<u8>) {
+    let mut distinct: Vec<Clock> = Vec::new();
+    let indexes = slots
+        .iter()
+        .map(|slot| match slot {
+            None => 0,
+            Some(lww) => match distinct.iter().position(|c| *c == lww.clock) {
+                Some(i) => i as u8 + 1,
+                None => {
+                    distinct.push(lww.clock);
+                    distinct.len() as u8
+                }
+            },
+        })
+        .collect();
+    (distinct, indexes)
 }
 
 /// Reads a blob written by [`pack_clocks`]: for each slot, whether it was set and when.

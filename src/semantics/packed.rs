@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::attributes::Scalar;
-use super::lww::{Clock, Lww};
+use super::lww::{Clock, Lww, clock_table};
 use super::profile::{Record, UserField, UserProfile};
 
 /// Distinct shared strings kept at most; past this, new values are stored inline.
@@ -90,21 +90,7 @@ pub fn pack_user(user: &UserProfile, shared: &mut SharedStrings) -> Box<[u8]> {
     out.time(record.created_at);
     out.time(record.updated_at);
     // Distinct field clocks once, each slot by index (0: never written).
-    let mut clocks: Vec<Clock> = Vec::new();
-    let slots: Vec<u8> = record
-        .fields
-        .iter()
-        .map(|slot| match slot {
-            None => 0,
-            Some(lww) => match clocks.iter().position(|c| *c == lww.clock) {
-                Some(i) => i as u8 + 1,
-                None => {
-                    clocks.push(lww.clock);
-                    clocks.len() as u8
-                }
-            },
-        })
-        .collect();
+    let (clocks, slots) = clock_table(&record.fields);
     out.uint(clocks.len() as u64);
     for clock in &clocks {
         out.clock(*clock);
