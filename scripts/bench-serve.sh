@@ -252,7 +252,7 @@ echo "bench-serve: $BATCH-event batches ($BATCH_CONNECTIONS connections)..." >&2
 run_load batch "$BATCH_CONNECTIONS"
 
 python3 - "$WORK" "$started" "$ended" "$BATCH" <<'PY'
-import json, os, sqlite3, sys
+import hashlib, json, os, sqlite3, sys
 work, started, ended, batch = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
 plan = json.load(open(os.path.join(work, "plan.json")))
 cli = json.load(open(os.path.join(work, "cli-summary.json")))
@@ -285,7 +285,9 @@ for name in ["single", "batch"]:
     seconds = res["duration_us"] / 1e6
     ids, events = expected_ids(name)
     db = sqlite3.connect(os.path.join(work, f"{name}.db"))
-    stored = {row[0] for row in db.execute("SELECT message_id FROM messages")}
+    # messageIds are remembered by the first 16 bytes of their SHA-256.
+    stored = {bytes(row[0]) for row in db.execute("SELECT key FROM message_keys")}
+    ids = {hashlib.sha256(i.encode()).digest()[:16] for i in ids}
     server_code = int(open(os.path.join(work, f"{name}.server.code")).read())
     report = json.load(open(os.path.join(work, f"{name}.server.json")))
     # wrk also counts the few GET /health a connection sends when another took the last

@@ -893,3 +893,43 @@ fn out_of_range_and_millisecond_times() {
     );
     assert_eq!(env.user("u")["last_seen"], "2026-09-21T14:13:20.500Z");
 }
+
+#[test]
+fn a_version_2_database_keeps_its_remembered_messages_after_the_upgrade() {
+    let env = Env::new();
+    let key = env.key();
+    // Make the file what version 2 wrote: messageIds kept as text.
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    conn.execute_batch(
+        "DROP TABLE message_keys;
+         CREATE TABLE messages (message_id TEXT PRIMARY KEY) WITHOUT ROWID;
+         INSERT INTO messages VALUES ('seen-before');
+         PRAGMA user_version = 2;",
+    )
+    .unwrap();
+    drop(conn);
+    let file = env.write(
+        "e.ndjson",
+        &ndjson(&[
+            json!({"type":"page","userId":"u1","messageId":"seen-before"}),
+            json!({"type":"page","userId":"u1","messageId":"new"}),
+        ]),
+    );
+    let (code, s) = env.ingest(&key, &[&file]);
+    assert_eq!(code, 0);
+    assert_eq!(s["duplicates"], 1);
+    assert_eq!(s["applied"], 1);
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, usercom::store::SCHEMA_VERSION);
+    let old_table: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name = 'messages'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(old_table, 0);
+}

@@ -146,7 +146,9 @@ fn killed_mid_file_leaves_whole_events_and_a_rerun_completes_it() {
         if crashed.db.exists() {
             if let Ok(conn) = rusqlite::Connection::open(&crashed.db) {
                 applied = conn
-                    .query_row("SELECT count(*) FROM messages", [], |r| r.get::<_, i64>(0))
+                    .query_row("SELECT count(*) FROM message_keys", [], |r| {
+                        r.get::<_, i64>(0)
+                    })
                     .unwrap_or(0);
                 if applied >= 1000 {
                     break;
@@ -163,7 +165,7 @@ fn killed_mid_file_leaves_whole_events_and_a_rerun_completes_it() {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(integrity, "ok");
-    let messages = count(&crashed, "SELECT count(*) FROM messages");
+    let messages = count(&crashed, "SELECT count(*) FROM message_keys");
     assert!(messages < 40_000, "killed before the end ({messages})");
     assert_eq!(messages % 500, 0, "whole batches of whole events only");
     // Every remembered track/page has its row: nothing half applied.

@@ -894,12 +894,11 @@ fn shutdown_keeps_every_acknowledged_event() {
         !acknowledged.is_empty(),
         "nothing was acknowledged before SIGTERM"
     );
-    let conn = rusqlite::Connection::open(&db.path).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT count(*) FROM messages WHERE message_id = ?1")
-        .unwrap();
+    let store = usercom::store::Store::open(&db.path).unwrap();
     for id in acknowledged.iter() {
-        let found: i64 = stmt.query_row([id], |r| r.get(0)).unwrap();
-        assert_eq!(found, 1, "{id} was answered 200 but is not in the database");
+        assert!(
+            store.knows_message(id).unwrap(),
+            "{id} was answered 200 but is not in the database"
+        );
     }
 }

@@ -79,6 +79,7 @@ impl Store {
         conn.pragma_update(None, "wal_autocheckpoint", 8_000)?;
         conn.set_prepared_statement_cache_capacity(64);
         query::register_functions(&conn)?;
+        messages::register_functions(&conn)?;
         migrations::migrate(&mut conn)?;
         Ok(Store { conn })
     }

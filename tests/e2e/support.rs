@@ -69,10 +69,10 @@ impl Db {
         self.cli(&["keys", "create"]).trim().to_string()
     }
 
-    /// Rows in the messages table: every messageId applied.
+    /// Rows in the message_keys table: every messageId applied.
     pub fn messages(&self) -> i64 {
         let conn = rusqlite::Connection::open(&self.path).expect("opening the database");
-        conn.query_row("SELECT count(*) FROM messages", [], |r| r.get(0))
+        conn.query_row("SELECT count(*) FROM message_keys", [], |r| r.get(0))
             .expect("counting messages")
     }
 }
