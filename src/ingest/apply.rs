@@ -416,40 +416,32 @@ impl Ingestor<'_> {
     /// Writes every dirty profile.
     pub(super) fn flush(&mut self) -> Result<()> {
         // In row order: neighbouring rows share pages.
-        fn needs_write<T>(c: &Cached<T>) -> bool {
-            c.dirty || !c.dirty_attrs.is_empty()
-        }
         let mut dirty: Vec<i64> = self
             .users
             .iter()
-            .filter(|(_, c)| needs_write(c))
+            .filter(|(_, c)| c.needs_write())
             .map(|(id, _)| *id)
             .chain(
                 self.packed
                     .iter()
-                    .filter(|(_, c)| needs_write(c))
+                    .filter(|(_, c)| c.needs_write())
                     .map(|(id, _)| *id),
             )
             .collect();
         dirty.sort_unstable();
         for id in dirty {
-            let (profile, state) = match self.users.get_mut(&id) {
-                Some(cached) => (None, cached.write_state()),
-                None => {
-                    let packed = self.packed.get_mut(&id).expect("listed above");
-                    let profile = unpack_user(&packed.profile, &self.shared);
-                    (Some(profile), packed.write_state())
-                }
-            };
-            let profile = match &profile {
-                Some(profile) => profile,
-                None => &self.users[&id].profile,
-            };
-            let (write, attrs) = state;
-            self.store.save_user(profile, write, attrs)?;
+            if let Some(cached) = self.users.get_mut(&id) {
+                let (write, attrs) = cached.write_state();
+                self.store.save_user(&cached.profile, write, attrs)?;
+            } else {
+                let packed = self.packed.get_mut(&id).expect("listed above");
+                let (write, attrs) = packed.write_state();
+                let profile = unpack_user(&packed.profile, &self.shared);
+                self.store.save_user(&profile, write, attrs)?;
+            }
         }
         for cached in self.companies.values_mut() {
-            if needs_write(cached) {
+            if cached.needs_write() {
                 // A company's row is inserted when it is first seen.
                 let (_, attrs) = cached.write_state();
                 self.store.save_company(&cached.profile, attrs)?;

@@ -136,6 +136,11 @@ impl<T> Cached<T> {
         }
     }
 
+    /// Whether something of it is not written yet.
+    fn needs_write(&self) -> bool {
+        self.dirty || !self.dirty_attrs.is_empty()
+    }
+
     /// How its row is to be written and the attributes to write; it is clean after.
     fn write_state(&mut self) -> (RowWrite, Vec<i64>) {
         let write = if self.is_new {
