@@ -42,7 +42,7 @@ static UPDATE_COMPANY: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// A company as printed by `companies show` and `companies list`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct CompanyView {
     pub group_id: String,
     pub name: Option<String>,
@@ -61,6 +61,34 @@ pub struct CompanyView {
     pub members: Vec<String>,
     pub created_at: String,
     pub updated_at: String,
+}
+
+impl CompanyView {
+    /// A view of the standard fields, given in [`CompanyField`] order (the rest left
+    /// empty).
+    pub(crate) fn with_fields(mut fields: Vec<Option<Scalar>>) -> CompanyView {
+        let employees = fields[CompanyField::Employees.index()]
+            .take()
+            .map(|s| s.to_json(AttrType::Number));
+        let mut text = |field: CompanyField| {
+            fields[field.index()].take().map(|s| match s {
+                Scalar::Text(s) => s,
+                other => other.display(AttrType::String),
+            })
+        };
+        CompanyView {
+            name: text(CompanyField::Name),
+            email: text(CompanyField::Email),
+            phone: text(CompanyField::Phone),
+            description: text(CompanyField::Description),
+            address: text(CompanyField::Address),
+            employees,
+            country: text(CompanyField::Country),
+            region: text(CompanyField::Region),
+            city: text(CompanyField::City),
+            ..CompanyView::default()
+        }
+    }
 }
 
 fn time_of(text: &str) -> Result<DateTime<Utc>> {
@@ -161,15 +189,9 @@ impl Store {
 
     pub fn company_view(&self, id: i64) -> Result<CompanyView> {
         let company = self.load_company(id)?;
-        let text = |f: CompanyField| match company.record.field(f.index()) {
-            Some(Scalar::Text(s)) => Some(s.clone()),
-            Some(other) => Some(other.display(AttrType::String)),
-            None => None,
-        };
-        let employees = company
-            .record
-            .field(CompanyField::Employees.index())
-            .map(|s| s.to_json(AttrType::Number));
+        let fields = (0..CompanyField::ALL.len())
+            .map(|i| company.record.field(i).cloned())
+            .collect();
         let (attributes, attribute_types) = self.attribute_values(&company.record)?;
         let mut stmt = self.conn().prepare_cached(
             "SELECT coalesce(u.user_id, u.anonymous_id, '') FROM memberships m
@@ -179,21 +201,13 @@ impl Store {
             .query_map([id], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(CompanyView {
-            name: text(CompanyField::Name),
-            email: text(CompanyField::Email),
-            phone: text(CompanyField::Phone),
-            description: text(CompanyField::Description),
-            address: text(CompanyField::Address),
-            employees,
-            country: text(CompanyField::Country),
-            region: text(CompanyField::Region),
-            city: text(CompanyField::City),
             group_id: company.group_id,
             attributes,
             attribute_types,
             members,
             created_at: format_timestamp(company.record.created_at),
             updated_at: format_timestamp(company.record.updated_at),
+            ..CompanyView::with_fields(fields)
         })
     }
 

@@ -560,33 +560,15 @@ impl Store {
         let mut rows = stmt.query(params_from_iter(b.params))?;
         while let Some(r) = rows.next()? {
             let id: i64 = r.get(0)?;
-            let mut f: Vec<Option<Scalar>> = (0..n)
+            let fields: Vec<Option<Scalar>> = (0..n)
                 .map(|i| r.get(2 + i))
                 .collect::<rusqlite::Result<_>>()?;
-            let mut text = |field: CompanyField| {
-                f[field.index()].take().map(|s| match s {
-                    Scalar::Text(s) => s,
-                    other => other.display(AttrType::String),
-                })
-            };
             let values: Vec<(i64, Scalar)> = attrs
                 .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?;
             let (attributes, attribute_types) = named_attributes(&defs, values);
-            let employees = r
-                .get::<_, Option<Scalar>>(2 + CompanyField::Employees.index())?
-                .map(|s| s.to_json(AttrType::Number));
             let view = CompanyView {
                 group_id: r.get(1)?,
-                name: text(CompanyField::Name),
-                email: text(CompanyField::Email),
-                phone: text(CompanyField::Phone),
-                description: text(CompanyField::Description),
-                address: text(CompanyField::Address),
-                employees,
-                country: text(CompanyField::Country),
-                region: text(CompanyField::Region),
-                city: text(CompanyField::City),
                 attributes,
                 attribute_types,
                 members: members
@@ -594,6 +576,7 @@ impl Store {
                     .collect::<rusqlite::Result<_>>()?,
                 created_at: r.get(n + 2)?,
                 updated_at: r.get(n + 3)?,
+                ..CompanyView::with_fields(fields)
             };
             each(view)?;
         }
