@@ -58,6 +58,20 @@ pub fn from_unix_seconds(seconds: f64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp_millis(millis as i64).filter(in_range)
 }
 
+/// Segment's clock-skew correction: the time of the call on the client's clock
+/// (`original`, its `originalTimestamp`) moved onto the server's clock by the
+/// difference between the two clocks when the client sent it:
+/// `receivedAt - (sentAt - originalTimestamp)`. None when the result falls outside the
+/// years usercom keeps.
+pub fn skew_corrected(
+    original: DateTime<Utc>,
+    sent_at: DateTime<Utc>,
+    received_at: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let delay = sent_at.signed_duration_since(original);
+    received_at.checked_sub_signed(delay).filter(in_range)
+}
+
 /// The one format usercom stores and prints: ISO 8601 UTC with milliseconds
 /// (fixed width, so text order is time order).
 pub fn format_timestamp(time: DateTime<Utc>) -> String {
@@ -98,6 +112,35 @@ mod tests {
         let millis = from_unix_seconds(1_790_000_000_500.0).unwrap();
         assert_eq!(format_timestamp(millis), "2026-09-21T14:13:20.500Z");
         assert!(from_unix_seconds(-1e14).is_none(), "before year 1");
+    }
+
+    #[test]
+    fn skew_correction_moves_the_client_clock_onto_the_server_clock() {
+        let t = |s| parse_timestamp(s).unwrap();
+        // A device clock a day fast: called at 10:00 (its clock), sent 5 s later.
+        let corrected = skew_corrected(
+            t("2026-10-02T10:00:00Z"),
+            t("2026-10-02T10:00:05Z"),
+            t("2026-10-01T10:00:06Z"),
+        )
+        .unwrap();
+        assert_eq!(format_timestamp(corrected), "2026-10-01T10:00:01.000Z");
+        // Clocks that agree change nothing.
+        let same = skew_corrected(
+            t("2026-10-01T10:00:00Z"),
+            t("2026-10-01T10:00:00Z"),
+            t("2026-10-01T10:00:00Z"),
+        );
+        assert_eq!(same, Some(t("2026-10-01T10:00:00Z")));
+        // A correction past the years kept is no time.
+        assert!(
+            skew_corrected(
+                t("0001-01-01T00:00:00Z"),
+                t("9000-01-01T00:00:00Z"),
+                t("2026-01-01T00:00:00Z")
+            )
+            .is_none()
+        );
     }
 
     #[test]
