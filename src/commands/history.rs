@@ -7,7 +7,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use serde::Serialize;
 use serde::ser::SerializeMap;
 
-use super::users::{resolve, when};
+use crate::api::users::{resolve, when};
 use crate::output::{Format, ListFormat, ListSink, Tabular, cell};
 use crate::store::{Bucket, EventRow, HistoryQuery, PageRow, StatRow, Store};
 

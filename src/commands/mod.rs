@@ -7,6 +7,7 @@ mod domains;
 mod history;
 mod ingest;
 mod keys;
+mod lists;
 mod serve;
 mod users;
 
