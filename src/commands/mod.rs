@@ -8,6 +8,7 @@ mod history;
 mod ingest;
 mod keys;
 mod lists;
+mod rejections;
 mod serve;
 mod users;
 
@@ -70,6 +71,9 @@ pub enum Command {
     /// Manage trusted domains (none configured: every domain is allowed).
     #[command(subcommand)]
     Domains(domains::DomainsCommand),
+    /// Rejected and skipped events, kept with where they came from and why.
+    #[command(subcommand)]
+    Rejections(rejections::RejectionsCommand),
     /// Serve Segment's HTTP Tracking API (/v1/identify, /v1/track, /v1/batch, ...).
     Serve(serve::ServeArgs),
 }
@@ -103,6 +107,7 @@ pub fn run() -> Result<i32> {
         Command::Attrs(cmd) => attrs::run(cmd, &open()?, json),
         Command::Keys(cmd) => keys::run(cmd, &open()?, json),
         Command::Domains(cmd) => domains::run(cmd, &open()?, json),
+        Command::Rejections(cmd) => rejections::run(cmd, &open()?, json),
         Command::Serve(args) => {
             serve::run(args, db.as_deref().unwrap_or(Path::new(DEFAULT_DB)), json)
         }

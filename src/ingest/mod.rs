@@ -447,6 +447,14 @@ impl<'a> Ingestor<'a> {
             Ok(Decoded::Event(event)) => event,
             Ok(Decoded::Skipped(reason)) => {
                 self.summary.skipped += 1;
+                let skipped = Rejection {
+                    source: loc.source.to_string(),
+                    line: loc.line,
+                    item: loc.item,
+                    reason: reason.clone(),
+                    truncated: false,
+                };
+                self.observer.skipped(&skipped, raw)?;
                 return Ok(Outcome::Skipped(reason));
             }
             Err(reason) => {

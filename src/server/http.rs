@@ -239,6 +239,9 @@ async fn serve(
         Route::Batch => MAX_BATCH_BYTES,
         _ => MAX_EVENT_BYTES,
     };
+    // Where rejections are said to come from: the path and the client's address.
+    let source = path.to_string();
+    let remote = (request.extensions().get::<std::net::SocketAddr>()).map(ToString::to_string);
     let body = read_body(request, limit, gzip, state.body_timeout).await?;
 
     if std::str::from_utf8(&body).is_err() {
@@ -274,6 +277,8 @@ async fn serve(
             payload,
             origin,
             received_at,
+            source,
+            remote,
             reply,
         };
         state.jobs.send(job).map_err(|_| {

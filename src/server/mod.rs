@@ -252,7 +252,14 @@ async fn connection(
 ) {
     let _ = stream.set_nodelay(true);
     let header_timeout = state.body_timeout;
-    let service = service_fn(move |request| http::handle(state.clone(), request));
+    let peer = stream.peer_addr().ok();
+    let service = service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+        // The client's address, for the rejections kept of its requests.
+        if let Some(peer) = peer {
+            request.extensions_mut().insert(peer);
+        }
+        http::handle(state.clone(), request)
+    });
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())

@@ -18,7 +18,8 @@ use tokio::sync::oneshot;
 use crate::ingest::{
     IgnoredValue, IngestOptions, Ingestor, Location, Observer, Rejection, Summary,
 };
-use crate::store::{KeyStatus, Store};
+use crate::semantics::time::format_timestamp;
+use crate::store::{KeyStatus, MAX_RAW_BYTES, NewRejection, RejectionOutcome, Store};
 
 /// The events of one request, as the HTTP layer checked them. The usual shapes go
 /// to the pipeline as the text that was sent, as `usercom ingest` takes a line; the
@@ -56,6 +57,9 @@ pub struct Job {
     pub origin: Option<String>,
     /// When the request arrived: the time of events that carry none.
     pub received_at: DateTime<Utc>,
+    /// The request's path, and the client's address: where its rejections came from.
+    pub source: String,
+    pub remote: Option<String>,
     pub reply: oneshot::Sender<Reply>,
 }
 
@@ -139,16 +143,43 @@ const LINGER_SHARE: u32 = 10;
 const MAX_LINGER: Duration = Duration::from_millis(50);
 const GAP: Duration = Duration::from_millis(2);
 
-/// Collects the rejections of the request being applied.
+/// A rejected or skipped event of the request being applied.
+struct Noted {
+    item: Option<usize>,
+    reason: String,
+    /// The payload, up to what is kept of it.
+    raw: Vec<u8>,
+    truncated: bool,
+    outcome: RejectionOutcome,
+}
+
+type Notes = Rc<RefCell<Vec<Noted>>>;
+
+/// Collects the rejected and skipped events of the request being applied.
 struct Collector {
-    rejected: Rc<RefCell<Vec<(Option<usize>, String)>>>,
+    noted: Notes,
+}
+
+impl Collector {
+    fn note(&mut self, r: &Rejection, raw: &[u8], outcome: RejectionOutcome) {
+        self.noted.borrow_mut().push(Noted {
+            item: r.item,
+            reason: r.reason.clone(),
+            raw: raw[..raw.len().min(MAX_RAW_BYTES)].to_vec(),
+            truncated: r.truncated || raw.len() > MAX_RAW_BYTES,
+            outcome,
+        });
+    }
 }
 
 impl Observer for Collector {
-    fn rejected(&mut self, rejection: &Rejection, _raw: &[u8]) -> Result<()> {
-        self.rejected
-            .borrow_mut()
-            .push((rejection.item, rejection.reason.clone()));
+    fn rejected(&mut self, rejection: &Rejection, raw: &[u8]) -> Result<()> {
+        self.note(rejection, raw, RejectionOutcome::Rejected);
+        Ok(())
+    }
+
+    fn skipped(&mut self, skipped: &Rejection, raw: &[u8]) -> Result<()> {
+        self.note(skipped, raw, RejectionOutcome::Skipped);
         Ok(())
     }
 
@@ -204,9 +235,9 @@ impl WriterReport {
 /// Each request is answered only after the transaction holding it committed.
 pub fn run(store: Store, rx: Receiver<Job>) -> WriterReport {
     let mut report = WriterReport::default();
-    let rejected = Rc::new(RefCell::new(Vec::new()));
+    let rejected: Notes = Rc::new(RefCell::new(Vec::new()));
     let mut observer = Collector {
-        rejected: rejected.clone(),
+        noted: rejected.clone(),
     };
     let mut sequence = 0u64;
     let mut keys = KeyCache {
@@ -309,7 +340,7 @@ fn apply_group(
     store: &Store,
     keys: &mut KeyCache,
     ingestor: &mut Ingestor<'_>,
-    rejected: &Rc<RefCell<Vec<(Option<usize>, String)>>>,
+    rejected: &Notes,
     sequence: &mut u64,
     group: Vec<Job>,
     report: &mut WriterReport,
@@ -327,12 +358,17 @@ fn apply_group(
                     continue;
                 }
                 Ok(None) => apply_job(
+                    store,
                     ingestor,
                     rejected,
                     *sequence,
-                    job.payload,
-                    job.origin,
-                    job.received_at,
+                    Request {
+                        payload: job.payload,
+                        origin: job.origin,
+                        received_at: job.received_at,
+                        source: job.source,
+                        remote: job.remote,
+                    },
                 ),
                 Err(e) => Err(e),
             };
@@ -378,23 +414,33 @@ fn internal(e: &anyhow::Error) -> String {
     format!("the events could not be stored (nothing of this request was kept): {e:#}")
 }
 
-fn apply_job(
-    ingestor: &mut Ingestor<'_>,
-    rejected: &Rc<RefCell<Vec<(Option<usize>, String)>>>,
-    sequence: u64,
+/// What of a job is applied.
+struct Request {
     payload: Payload,
     origin: Option<String>,
     received_at: DateTime<Utc>,
+    source: String,
+    remote: Option<String>,
+}
+
+/// Applies one request into the open transaction and keeps its rejected and skipped
+/// events there too (they are committed with it).
+fn apply_job(
+    store: &Store,
+    ingestor: &mut Ingestor<'_>,
+    noted: &Notes,
+    sequence: u64,
+    request: Request,
 ) -> Result<Applied> {
-    ingestor.set_request(origin.as_deref(), received_at)?;
-    rejected.borrow_mut().clear();
+    ingestor.set_request(request.origin.as_deref(), request.received_at)?;
+    noted.borrow_mut().clear();
     let before = Counts::of(ingestor.summary());
     let loc = Location {
         source: "http",
         line: sequence,
         item: None,
     };
-    let indices = match payload {
+    let indices = match request.payload {
         Payload::Text(text) => {
             ingestor.ingest_line(loc, &text)?;
             None
@@ -419,16 +465,28 @@ fn apply_job(
         }
     };
     let after = Counts::of(ingestor.summary());
-    let rejected = std::mem::take(&mut *rejected.borrow_mut())
-        .into_iter()
-        .map(|(item, reason)| {
-            let item = match (&indices, item) {
-                (Some(indices), Some(i)) => Some(indices.get(i).copied().unwrap_or(i)),
-                _ => item,
-            };
-            (item, reason)
-        })
-        .collect();
+    let received_at = format_timestamp(request.received_at);
+    let mut rejected = Vec::new();
+    for note in std::mem::take(&mut *noted.borrow_mut()) {
+        let item = match (&indices, note.item) {
+            (Some(indices), Some(i)) => Some(indices.get(i).copied().unwrap_or(i)),
+            (_, item) => item,
+        };
+        store.insert_rejection(&NewRejection {
+            received_at: &received_at,
+            outcome: note.outcome,
+            source: &request.source,
+            line: None,
+            item,
+            remote: request.remote.as_deref(),
+            reason: &note.reason,
+            raw: &note.raw,
+            truncated: note.truncated,
+        })?;
+        if note.outcome == RejectionOutcome::Rejected {
+            rejected.push((item, note.reason));
+        }
+    }
     Ok(Applied {
         received: after.received - before.received,
         applied: after.applied - before.applied,

@@ -179,6 +179,25 @@ const MIGRATIONS: &[&str] = &[
         SELECT usercom_message_key(message_id) FROM messages;
     DROP TABLE messages;
     "#,
+    // 4: two kinds of API key (existing keys stay write keys; admin keys also read and
+    // reset), and every rejected or skipped event kept with where it came from, the
+    // reason and its payload (up to Segment's per-event size).
+    r#"
+    ALTER TABLE api_keys ADD COLUMN kind TEXT NOT NULL DEFAULT 'write';
+    CREATE TABLE rejections (
+        id INTEGER PRIMARY KEY,
+        received_at TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        source TEXT NOT NULL,
+        line INTEGER,
+        item INTEGER,
+        remote TEXT,
+        reason TEXT NOT NULL,
+        raw BLOB NOT NULL,
+        raw_truncated INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX rejections_received ON rejections(received_at);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -9,6 +9,7 @@ mod keys;
 mod messages;
 mod migrations;
 mod query;
+mod rejections;
 mod users;
 mod values;
 
@@ -22,9 +23,12 @@ pub use attributes::{AttrDef, Origin, Redefinition, UnconvertedValue};
 pub use companies::CompanyView;
 pub use domains::DomainRow;
 pub use history::{EventRow, NewPage, PageRow};
-pub use keys::{KeyRow, KeyStatus};
+pub use keys::{KeyKind, KeyRow, KeyStatus};
 pub use migrations::SCHEMA_VERSION;
 pub use query::{Bucket, CompanyQuery, EventCondition, HistoryQuery, StatRow, UserQuery};
+pub use rejections::{
+    MAX_RAW_BYTES, NewRejection, Outcome as RejectionOutcome, RejectionQuery, RejectionRow,
+};
 pub use users::{RowWrite, UserView};
 
 /// An open usercom database.
@@ -120,6 +124,6 @@ impl Store {
 }
 
 /// The time as stored: ISO 8601 UTC, milliseconds.
-pub(crate) fn now_text() -> String {
+pub fn now_text() -> String {
     crate::semantics::time::format_timestamp(chrono::Utc::now())
 }
