@@ -10,6 +10,7 @@ mod keys;
 mod lists;
 mod rejections;
 mod serve;
+mod status;
 mod users;
 
 use std::path::{Path, PathBuf};
@@ -74,6 +75,11 @@ pub enum Command {
     /// Rejected and skipped events, kept with where they came from and why.
     #[command(subcommand)]
     Rejections(rejections::RejectionsCommand),
+    /// What the database holds at a glance: users, companies, events, rejections, keys.
+    Status,
+    /// Delete every user, company, event, page view, kept rejection and remembered
+    /// messageId; keys, trusted domains and attribute definitions stay.
+    Reset(status::ResetArgs),
     /// Serve Segment's HTTP Tracking API (/v1/identify, /v1/track, /v1/batch, ...).
     Serve(serve::ServeArgs),
 }
@@ -108,6 +114,8 @@ pub fn run() -> Result<i32> {
         Command::Keys(cmd) => keys::run(cmd, &open()?, json),
         Command::Domains(cmd) => domains::run(cmd, &open()?, json),
         Command::Rejections(cmd) => rejections::run(cmd, &open()?, json),
+        Command::Status => status::run_status(&open()?, json),
+        Command::Reset(args) => status::run_reset(args, &open()?, json),
         Command::Serve(args) => {
             serve::run(args, db.as_deref().unwrap_or(Path::new(DEFAULT_DB)), json)
         }

@@ -1,5 +1,6 @@
 //! `usercom serve`: Segment's HTTP Tracking API on the database.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -13,7 +14,8 @@ use crate::server::{self, Config, Report};
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address and port to listen on. Loopback by default; any other address exposes
-    /// the API to whoever can reach it.
+    /// the API to whoever can reach it. Port 0 takes a free port: the first line on
+    /// stdout, `listening on http://ADDR:PORT`, says which.
     #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR:PORT")]
     pub listen: SocketAddr,
 
@@ -76,8 +78,13 @@ pub fn run(args: ServeArgs, db: &Path, json: bool) -> Result<i32> {
     }
     let started = Instant::now();
     let report = server::run(config, |addr| {
+        // The first line on stdout, at once: a script that started the server on port 0
+        // reads the port it got from it.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on http://{addr}");
+        let _ = out.flush();
         eprintln!(
-            "usercom serve: listening on http://{addr} (database {}); SIGINT or SIGTERM stops",
+            "usercom serve: database {}; SIGINT or SIGTERM stops",
             db.display()
         );
     })?;

@@ -10,6 +10,7 @@ mod messages;
 mod migrations;
 mod query;
 mod rejections;
+mod status;
 mod users;
 mod values;
 
@@ -29,6 +30,7 @@ pub use query::{Bucket, CompanyQuery, EventCondition, HistoryQuery, StatRow, Use
 pub use rejections::{
     MAX_RAW_BYTES, NewRejection, Outcome as RejectionOutcome, RejectionQuery, RejectionRow,
 };
+pub use status::{Counts, RESET_TABLES};
 pub use users::{RowWrite, UserView};
 
 /// An open usercom database.
