@@ -4,6 +4,7 @@ mod attrs;
 mod companies;
 mod demo;
 mod domains;
+mod expect;
 mod history;
 mod ingest;
 mod keys;
@@ -75,6 +76,10 @@ pub enum Command {
     /// Rejected and skipped events, kept with where they came from and why.
     #[command(subcommand)]
     Rejections(rejections::RejectionsCommand),
+    /// Wait until a user or company is as a test expects (exit 0), else show the
+    /// difference (exit 1).
+    #[command(subcommand)]
+    Expect(expect::ExpectCommand),
     /// What the database holds at a glance: users, companies, events, rejections, keys.
     Status,
     /// Delete every user, company, event, page view, kept rejection and remembered
@@ -114,6 +119,7 @@ pub fn run() -> Result<i32> {
         Command::Keys(cmd) => keys::run(cmd, &open()?, json),
         Command::Domains(cmd) => domains::run(cmd, &open()?, json),
         Command::Rejections(cmd) => rejections::run(cmd, &open()?, json),
+        Command::Expect(cmd) => expect::run(cmd, &open()?, json),
         Command::Status => status::run_status(&open()?, json),
         Command::Reset(args) => status::run_reset(args, &open()?, json),
         Command::Serve(args) => {

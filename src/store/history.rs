@@ -48,6 +48,15 @@ pub struct NewPage<'a> {
 }
 
 impl Store {
+    /// How many times a user did an event.
+    pub fn count_user_events(&self, user_ref: i64, name: &str) -> Result<u64> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT count(*) FROM events WHERE name = ?1 AND user_ref = ?2")?;
+        let n: i64 = stmt.query_row(params![name, user_ref], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub fn insert_event(
         &self,
