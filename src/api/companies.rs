@@ -74,20 +74,16 @@ pub fn detail(store: &Store, group_id: &str) -> Result<CompanyView> {
 
 /// One page of matching companies.
 pub fn page(store: &Store, query: &CompanyQuery, window: Window) -> Result<Page<CompanyRow>> {
-    let total = store.count_companies(query)?;
-    let mut query = query.clone();
-    query.limit = window.limit;
-    query.offset = window.offset;
-    let mut items = Vec::new();
-    store.for_each_company(&query, |company| {
-        items.push(company.into());
-        Ok(())
-    })?;
-    Ok(Page {
-        items,
-        total,
+    let query = CompanyQuery {
         limit: window.limit,
         offset: window.offset,
+        ..query.clone()
+    };
+    Page::collect(store.count_companies(&query)?, window, |items| {
+        store.for_each_company(&query, |company| {
+            items.push(company.into());
+            Ok(())
+        })
     })
 }
 

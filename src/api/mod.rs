@@ -24,6 +24,24 @@ pub struct Page<T> {
     pub offset: u64,
 }
 
+impl<T> Page<T> {
+    /// A page of `total` matching rows: `fill` pushes those of the window.
+    pub(crate) fn collect(
+        total: u64,
+        window: Window,
+        fill: impl FnOnce(&mut Vec<T>) -> anyhow::Result<()>,
+    ) -> anyhow::Result<Page<T>> {
+        let mut items = Vec::new();
+        fill(&mut items)?;
+        Ok(Page {
+            items,
+            total,
+            limit: window.limit,
+            offset: window.offset,
+        })
+    }
+}
+
 /// Which part of a list to give: at most `limit` after skipping `offset`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Window {

@@ -37,22 +37,16 @@ pub fn rejection_query(f: &RejectionFilter, now: DateTime<Utc>) -> Result<Reject
 
 /// One page of kept rejections, oldest first.
 pub fn page(store: &Store, query: &RejectionQuery, window: Window) -> Result<Page<RejectionRow>> {
-    let total = store.count_rejections(query)?;
     let query = RejectionQuery {
         limit: window.limit,
         offset: window.offset,
         ..query.clone()
     };
-    let mut items = Vec::new();
-    store.for_each_rejection(&query, |r| {
-        items.push(r);
-        Ok(())
-    })?;
-    Ok(Page {
-        items,
-        total,
-        limit: window.limit,
-        offset: window.offset,
+    Page::collect(store.count_rejections(&query)?, window, |items| {
+        store.for_each_rejection(&query, |r| {
+            items.push(r);
+            Ok(())
+        })
     })
 }
 

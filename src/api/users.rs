@@ -153,20 +153,16 @@ pub fn user_query(store: &Store, f: &UserFilter, now: DateTime<Utc>) -> Result<C
 
 /// One page of matching users.
 pub fn page(store: &Store, query: &UserQuery, window: Window) -> Result<Page<UserView>> {
-    let total = store.count_users(query)?;
-    let mut query = query.clone();
-    query.limit = window.limit;
-    query.offset = window.offset;
-    let mut items = Vec::new();
-    store.for_each_user(&query, |user| {
-        items.push(user);
-        Ok(())
-    })?;
-    Ok(Page {
-        items,
-        total,
+    let query = UserQuery {
         limit: window.limit,
         offset: window.offset,
+        ..query.clone()
+    };
+    Page::collect(store.count_users(&query)?, window, |items| {
+        store.for_each_user(&query, |user| {
+            items.push(user);
+            Ok(())
+        })
     })
 }
 
