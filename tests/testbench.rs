@@ -513,6 +513,31 @@ fn the_query_layer_gives_the_cli_json_items_with_totals_and_offsets() {
     assert_eq!(serde_json::to_value(&page.items).unwrap(), cli);
     assert_eq!(page.total, 4);
 
+    let filter = usercom::api::history::HistoryFilter {
+        user: Some("u1".into()),
+        ..Default::default()
+    };
+    let query = usercom::api::history::history_query(&store, &filter, chrono::Utc::now()).unwrap();
+    let pages = usercom::api::history::pages_page(&store, &query, Default::default()).unwrap();
+    assert_eq!(pages.total, 1);
+    assert_eq!(
+        serde_json::to_value(&pages.items).unwrap(),
+        db.json(&["pages", "list", "--user", "u1"])
+    );
+    let window = usercom::api::Window {
+        limit: None,
+        offset: 1,
+    };
+    let none = usercom::api::history::pages_page(&store, &query, window).unwrap();
+    assert_eq!((none.total, none.items.len()), (1, 0));
+    let by = usercom::api::history::bucket("path", &usercom::api::history::PAGE_BUCKETS).unwrap();
+    let stats = usercom::api::history::stats(&store, true, by, &Default::default()).unwrap();
+    assert_eq!(
+        serde_json::to_value(&stats).unwrap(),
+        db.json(&["pages", "stats", "--by", "path"])
+    );
+    assert!(usercom::api::history::bucket("url", &usercom::api::history::EVENT_BUCKETS).is_err());
+
     // CSV into a buffer (what an HTTP answer gets) is what the CLI prints.
     let mut buffer = Vec::new();
     usercom::api::users::write(

@@ -6,6 +6,7 @@
 
 pub mod companies;
 pub mod expect;
+pub mod history;
 pub mod rejections;
 pub mod status;
 pub mod users;

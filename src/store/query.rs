@@ -99,6 +99,8 @@ pub struct HistoryQuery {
     pub since: Option<String>,
     pub until: Option<String>,
     pub limit: Option<u64>,
+    /// Rows (or buckets) skipped before the first one given.
+    pub offset: u64,
     /// Newest first (with `limit`: the latest ones) instead of oldest first.
     pub newest_first: bool,
 }
@@ -157,12 +159,12 @@ pub struct StatRow {
 
 /// Collects parameters while SQL text is built; hands out their placeholders.
 #[derive(Default)]
-struct Binder {
-    params: Vec<SqlValue>,
+pub(super) struct Binder {
+    pub(super) params: Vec<SqlValue>,
 }
 
 impl Binder {
-    fn bind(&mut self, value: impl Into<SqlValue>) -> String {
+    pub(super) fn bind(&mut self, value: impl Into<SqlValue>) -> String {
         self.params.push(value.into());
         format!("?{}", self.params.len())
     }
@@ -569,7 +571,7 @@ impl Store {
         Ok(())
     }
 
-    fn history_where(&self, alias: &str, q: &HistoryQuery, b: &mut Binder) -> String {
+    pub(super) fn history_where(&self, alias: &str, q: &HistoryQuery, b: &mut Binder) -> String {
         let mut sql = String::from("1");
         if let Some(user) = q.user_ref {
             sql.push_str(&format!(" AND {alias}.user_ref = {}", b.bind(user)));
@@ -596,12 +598,13 @@ impl Store {
         let mut b = Binder::default();
         let filter = self.history_where("e", q, &mut b);
         let lim = b.bind(limit(q.limit));
+        let off = b.bind(q.offset.min(i64::MAX as u64) as i64);
         let dir = if q.newest_first { "DESC" } else { "ASC" };
         let mut stmt = self.conn().prepare(&format!(
             "SELECT e.message_id, u.user_id, coalesce(e.anonymous_id, u.anonymous_id), e.name,
                     e.timestamp, e.properties
              FROM events e JOIN users u ON u.id = e.user_ref
-             WHERE {filter} ORDER BY e.timestamp {dir}, e.message_id {dir} LIMIT {lim}"
+             WHERE {filter} ORDER BY e.timestamp {dir}, e.message_id {dir} LIMIT {lim} OFFSET {off}"
         ))?;
         let mut rows = stmt.query(params_from_iter(b.params))?;
         while let Some(r) = rows.next()? {
@@ -626,12 +629,13 @@ impl Store {
         let mut b = Binder::default();
         let filter = self.history_where("p", q, &mut b);
         let lim = b.bind(limit(q.limit));
+        let off = b.bind(q.offset.min(i64::MAX as u64) as i64);
         let dir = if q.newest_first { "DESC" } else { "ASC" };
         let mut stmt = self.conn().prepare(&format!(
             "SELECT p.message_id, u.user_id, coalesce(p.anonymous_id, u.anonymous_id), p.name, p.url,
                     p.path, p.title, p.referrer, p.timestamp, p.properties
              FROM pages p JOIN users u ON u.id = p.user_ref
-             WHERE {filter} ORDER BY p.timestamp {dir}, p.message_id {dir} LIMIT {lim}"
+             WHERE {filter} ORDER BY p.timestamp {dir}, p.message_id {dir} LIMIT {lim} OFFSET {off}"
         ))?;
         let mut rows = stmt.query(params_from_iter(b.params))?;
         while let Some(r) = rows.next()? {
@@ -747,6 +751,7 @@ impl Store {
         } else {
             out.sort_by(|x, y| y.count.cmp(&x.count).then_with(|| x.key.cmp(&y.key)));
         }
+        out.drain(..out.len().min(q.offset.min(usize::MAX as u64) as usize));
         if let Some(n) = q.limit {
             out.truncate(n.min(usize::MAX as u64) as usize);
         }
