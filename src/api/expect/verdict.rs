@@ -228,8 +228,7 @@ mod tests {
         let e = parse(
             json!({"user": "u1", "fields": {"email": "a@b.c"}, "attributes": {"n": 42},
                              "page_views": 2, "events": {"Buy": ">=1"}, "in_company": ["acme"]}),
-        )
-        .unwrap();
+        );
         let mut observed = Map::new();
         observed.insert("fields".into(), json!({"email": "a@b.c"}));
         observed.insert("attributes".into(), json!({"n": "42"}));
