@@ -7,6 +7,7 @@
 pub mod companies;
 pub mod expect;
 pub mod history;
+pub mod params;
 pub mod rejections;
 pub mod status;
 pub mod users;
@@ -48,4 +49,44 @@ impl<T> Page<T> {
 pub struct Window {
     pub limit: Option<u64>,
     pub offset: u64,
+}
+
+/// Checks that `key` is an active admin key: what reading, `expect` and reset need. A
+/// write key, a revoked or an unknown one is 403 Forbidden, saying which.
+pub fn require_admin(store: &crate::store::Store, key: &str) -> anyhow::Result<()> {
+    use crate::store::{KeyKind, KeyStatus};
+    let refusal = match store.key_status(key)? {
+        KeyStatus::Active(_) => match store.active_key_kind(key)? {
+            Some(KeyKind::Admin) => return Ok(()),
+            _ => "a write key only sends events: reading needs an admin key (create one with \
+                  `usercom keys create --admin`)"
+                .to_string(),
+        },
+        KeyStatus::Revoked(id) => format!(
+            "API key {id} was revoked: create a new admin key with `usercom keys create --admin`"
+        ),
+        KeyStatus::Unknown => "unknown API key: reading needs an admin key (create one with \
+                               `usercom keys create --admin`; keys belong to one database)"
+            .to_string(),
+    };
+    Err(crate::Error::Forbidden(refusal).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::store::{KeyKind, Store};
+
+    #[test]
+    fn only_active_admin_keys_read() {
+        let store = Store::open_in_memory().unwrap();
+        store.insert_key(None, KeyKind::Write, "uc_write").unwrap();
+        let admin = store.insert_key(None, KeyKind::Admin, "uc_admin").unwrap();
+        assert!(super::require_admin(&store, "uc_admin").is_ok());
+        let write = super::require_admin(&store, "uc_write").unwrap_err();
+        assert!(write.to_string().contains("write key"), "{write}");
+        assert!(super::require_admin(&store, "uc_other").is_err());
+        store.revoke_key(admin.id).unwrap();
+        let revoked = super::require_admin(&store, "uc_admin").unwrap_err();
+        assert!(revoked.to_string().contains("revoked"), "{revoked}");
+    }
 }
