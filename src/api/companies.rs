@@ -79,12 +79,17 @@ pub fn page(store: &Store, query: &CompanyQuery, window: Window) -> Result<Page<
         offset: window.offset,
         ..query.clone()
     };
-    Page::collect(store.count_companies(&query)?, window, |items| {
-        store.for_each_company(&query, |company| {
-            items.push(company.into());
-            Ok(())
-        })
-    })
+    Page::collect(
+        store,
+        window,
+        || store.count_companies(&query),
+        |items| {
+            store.for_each_company(&query, |company| {
+                items.push(company.into());
+                Ok(())
+            })
+        },
+    )
 }
 
 /// The standard fields, in order.

@@ -91,23 +91,33 @@ fn windowed(query: &HistoryQuery, window: Window) -> HistoryQuery {
 /// One page of event occurrences, oldest first.
 pub fn events_page(store: &Store, query: &HistoryQuery, window: Window) -> Result<Page<EventRow>> {
     let query = windowed(query, window);
-    Page::collect(store.count_events(&query)?, window, |items| {
-        store.for_each_event(&query, |row| {
-            items.push(row);
-            Ok(())
-        })
-    })
+    Page::collect(
+        store,
+        window,
+        || store.count_events(&query),
+        |items| {
+            store.for_each_event(&query, |row| {
+                items.push(row);
+                Ok(())
+            })
+        },
+    )
 }
 
 /// One page of page views, oldest first.
 pub fn pages_page(store: &Store, query: &HistoryQuery, window: Window) -> Result<Page<PageRow>> {
     let query = windowed(query, window);
-    Page::collect(store.count_pages(&query)?, window, |items| {
-        store.for_each_page(&query, |row| {
-            items.push(row);
-            Ok(())
-        })
-    })
+    Page::collect(
+        store,
+        window,
+        || store.count_pages(&query),
+        |items| {
+            store.for_each_page(&query, |row| {
+                items.push(row);
+                Ok(())
+            })
+        },
+    )
 }
 
 pub const EVENT_HEADERS: [&str; 6] = [

@@ -27,19 +27,24 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
-    /// A page of `total` matching rows: `fill` pushes those of the window.
+    /// A page: `count` gives how many match in all, `fill` pushes the rows of the
+    /// window; both read the same commit.
     pub(crate) fn collect(
-        total: u64,
+        store: &crate::store::Store,
         window: Window,
+        count: impl FnOnce() -> anyhow::Result<u64>,
         fill: impl FnOnce(&mut Vec<T>) -> anyhow::Result<()>,
     ) -> anyhow::Result<Page<T>> {
-        let mut items = Vec::new();
-        fill(&mut items)?;
-        Ok(Page {
-            items,
-            total,
-            limit: window.limit,
-            offset: window.offset,
+        store.snapshot(|_| {
+            let total = count()?;
+            let mut items = Vec::new();
+            fill(&mut items)?;
+            Ok(Page {
+                items,
+                total,
+                limit: window.limit,
+                offset: window.offset,
+            })
         })
     }
 }

@@ -42,12 +42,17 @@ pub fn page(store: &Store, query: &RejectionQuery, window: Window) -> Result<Pag
         offset: window.offset,
         ..query.clone()
     };
-    Page::collect(store.count_rejections(&query)?, window, |items| {
-        store.for_each_rejection(&query, |r| {
-            items.push(r);
-            Ok(())
-        })
-    })
+    Page::collect(
+        store,
+        window,
+        || store.count_rejections(&query),
+        |items| {
+            store.for_each_rejection(&query, |r| {
+                items.push(r);
+                Ok(())
+            })
+        },
+    )
 }
 
 /// The columns of CSV (a table shows the same, `raw` shortened).

@@ -158,12 +158,17 @@ pub fn page(store: &Store, query: &UserQuery, window: Window) -> Result<Page<Use
         offset: window.offset,
         ..query.clone()
     };
-    Page::collect(store.count_users(&query)?, window, |items| {
-        store.for_each_user(&query, |user| {
-            items.push(user);
-            Ok(())
-        })
-    })
+    Page::collect(
+        store,
+        window,
+        || store.count_users(&query),
+        |items| {
+            store.for_each_user(&query, |user| {
+                items.push(user);
+                Ok(())
+            })
+        },
+    )
 }
 
 /// `users show --json` and `GET /v1/users/{id}`: the profile and its latest activity.
@@ -178,6 +183,10 @@ pub struct UserDetail {
 /// One user (by userId, anonymousId or email) with the `recent` latest events and page
 /// views.
 pub fn detail(store: &Store, id: &str, recent: u64) -> Result<UserDetail> {
+    store.snapshot(|store| detail_now(store, id, recent))
+}
+
+fn detail_now(store: &Store, id: &str, recent: u64) -> Result<UserDetail> {
     let user_ref = resolve(store, id)?;
     let user = store.user_view(user_ref)?;
     // The latest activity, through the user's index (newest first).

@@ -113,6 +113,23 @@ impl Store {
         self.conn.execute_batch("ROLLBACK").context("rolling back")
     }
 
+    /// Runs `f` on one consistent view of the database (a read transaction): reads
+    /// that belong together (a count and its rows, a profile and its events) never mix
+    /// two commits.
+    pub fn snapshot<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+        if !self.conn.is_autocommit() {
+            // Already inside a transaction: that is the view.
+            return f(self);
+        }
+        self.conn
+            .execute_batch("BEGIN DEFERRED")
+            .context("starting a read transaction")?;
+        let result = f(self);
+        // A read transaction changes nothing: ending it cannot lose anything.
+        let _ = self.conn.execute_batch("COMMIT");
+        result
+    }
+
     /// Changes whenever another connection commits: what was cached may be stale.
     pub fn data_version(&self) -> Result<i64> {
         Ok(self

@@ -21,6 +21,10 @@ pub type Observed = Map<String, Value>;
 
 /// Reads what the checks look at; None when there is no such user or company (yet).
 pub fn observe(store: &Store, e: &Expectation) -> Result<Option<Observed>> {
+    store.snapshot(|store| observe_now(store, e))
+}
+
+fn observe_now(store: &Store, e: &Expectation) -> Result<Option<Observed>> {
     let mut observed = Map::new();
     match &e.subject {
         Subject::User(id) => {
