@@ -12,37 +12,31 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use hyper::body::Bytes;
-use serde_json::Value;
 use tokio::sync::oneshot;
 
 use crate::ingest::{
     IgnoredValue, IngestOptions, Ingestor, Location, Observer, Rejection, Summary,
 };
+use crate::semantics::api_key::{KeyHolder, refusal};
 use crate::store::{KeyStatus, Store};
 
-/// The events of one request, as the HTTP layer checked them. The usual shapes go
-/// to the pipeline as the text that was sent, as `usercom ingest` takes a line; the
-/// others as parsed values.
+/// The events of one request, as the HTTP layer read and stamped them: each event's
+/// JSON text, applied as `usercom ingest` applies an event.
 pub enum Payload {
-    /// One event's JSON text (`/v1/identify`, `/v1/track`, ...), its `type` the path's.
+    /// One event (`/v1/identify`, `/v1/track`, ...).
     Text(Bytes),
-    /// One event, its `type` set from the path.
-    Event(Value),
-    /// The events of a batch without a shared context: (position in the request, JSON
-    /// text of an event object).
+    /// The events of a batch: (position in the request, JSON text of an event object).
     Texts(Vec<(usize, Bytes)>),
-    /// A Segment batch object `{"batch": [...], "context"?}`; `indices[i]` is the
-    /// position in the request of the object's i-th item (items the HTTP layer
-    /// refused were taken out).
-    Batch { body: Value, indices: Vec<usize> },
+    /// No events: only the key is checked (the settings document).
+    Nothing,
 }
 
 impl Payload {
     pub fn events(&self) -> usize {
         match self {
-            Payload::Text(_) | Payload::Event(_) => 1,
+            Payload::Text(_) => 1,
             Payload::Texts(items) => items.len(),
-            Payload::Batch { indices, .. } => indices.len(),
+            Payload::Nothing => 0,
         }
     }
 }
@@ -119,14 +113,8 @@ impl KeyCache {
         };
         Ok(match status {
             KeyStatus::Active(_) => None,
-            KeyStatus::Revoked(id) => Some(format!(
-                "API key {id} was revoked: create a new one with `usercom keys create`"
-            )),
-            KeyStatus::Unknown => Some(
-                "unknown API key: create one with `usercom keys create` (keys belong to one \
-                 database: check the server's --db)"
-                    .to_string(),
-            ),
+            KeyStatus::Revoked(id) => Some(refusal(Some(id), KeyHolder::Server)),
+            KeyStatus::Unknown => Some(refusal(None, KeyHolder::Server)),
         })
     }
 }
@@ -394,41 +382,21 @@ fn apply_job(
         line: sequence,
         item: None,
     };
-    let indices = match payload {
-        Payload::Text(text) => {
-            ingestor.ingest_line(loc, &text)?;
-            None
-        }
-        Payload::Event(value) => {
-            ingestor.ingest_value(loc, value)?;
-            None
-        }
+    match payload {
+        Payload::Text(text) => ingestor.ingest_event(loc, &text)?,
         Payload::Texts(items) => {
             for (index, text) in items {
                 let loc = Location {
                     item: Some(index),
                     ..loc
                 };
-                ingestor.ingest_line(loc, &text)?;
+                ingestor.ingest_event(loc, &text)?;
             }
-            None
         }
-        Payload::Batch { body, indices } => {
-            ingestor.ingest_document(loc, body)?;
-            Some(indices)
-        }
-    };
+        Payload::Nothing => {}
+    }
     let after = Counts::of(ingestor.summary());
-    let rejected = std::mem::take(&mut *rejected.borrow_mut())
-        .into_iter()
-        .map(|(item, reason)| {
-            let item = match (&indices, item) {
-                (Some(indices), Some(i)) => Some(indices.get(i).copied().unwrap_or(i)),
-                _ => item,
-            };
-            (item, reason)
-        })
-        .collect();
+    let rejected = std::mem::take(&mut *rejected.borrow_mut());
     Ok(Applied {
         received: after.received - before.received,
         applied: after.applied - before.applied,
