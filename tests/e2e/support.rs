@@ -171,6 +171,13 @@ impl Server {
         }
     }
 
+    /// Stops the server, checks it exited 0 and returns everything it wrote on stderr.
+    pub fn stop_log(self) -> String {
+        let log = self.stderr.clone();
+        self.stop();
+        log.lock().unwrap().clone()
+    }
+
     /// Stops the server and checks it exited 0.
     pub fn stop(self) -> String {
         let (status, stdout) = self.stop_within(Duration::from_secs(30));
