@@ -15,6 +15,7 @@
 mod body;
 mod errors;
 mod http;
+mod members;
 mod request;
 mod routes;
 mod settings;
