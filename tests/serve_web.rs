@@ -243,7 +243,13 @@ fn the_settings_document_points_analytics_js_back_here() {
     let message = revoked.assert_error(403, "forbidden");
     assert!(message.contains("revoked"), "{message}");
     request(server.addr, "POST", &path, &[], b"").assert_error(405, "method_not_allowed");
-    server.stop();
+    // The log names a key by its prefix only.
+    let log = server.stop_log();
+    assert!(
+        log.contains("GET /v1/projects/uc_nope…/settings 403"),
+        "{log}"
+    );
+    assert!(!log.contains(&db.key), "{log}");
 }
 
 #[test]

@@ -25,6 +25,7 @@ use super::routes::{ENDPOINTS, Route, add_cors, preflight, route};
 use super::settings;
 use super::stamp::Receipt;
 use super::writer::{Applied, Job, Payload, Refusal};
+use crate::semantics::api_key::display_prefix;
 
 /// What the handlers share.
 pub struct State {
@@ -107,12 +108,20 @@ pub async fn handle(
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let route = route(&path);
-    let mut response = match serve(&state, peer, route.as_ref(), request).await {
+    // Keys are never written out whole (in messages and the log): a settings path
+    // names its key by its prefix.
+    let logged_path = match &route {
+        Some(Route::Settings(key)) => {
+            format!("/v1/projects/{}…/settings", display_prefix(key))
+        }
+        _ => path,
+    };
+    let mut response = match serve(&state, peer, route.as_ref(), &logged_path, request).await {
         Ok(response) => response,
         Err(error) => {
             eprintln!(
                 "usercom serve: {method} {} {}: {}",
-                printable(&path),
+                printable(&logged_path),
                 error.status.as_u16(),
                 printable(&error.message)
             );
@@ -145,10 +154,10 @@ async fn serve(
     state: &State,
     peer: Option<SocketAddr>,
     route: Option<&Route>,
+    path: &str,
     request: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, ApiError> {
     let received_at = Utc::now();
-    let path = request.uri().path();
     let Some(route) = route else {
         return Err(ApiError::not_found(format!(
             "no endpoint {path}: the API has {ENDPOINTS}"
