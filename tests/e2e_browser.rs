@@ -14,20 +14,14 @@
 #[path = "e2e/support.rs"]
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::{Value, json};
-use support::{Db, Server};
+use support::{Db, Server, e2e_dir, run_script};
 
 const APT_INSTALL: &str = "apt-get update && apt-get install -y chromium";
 const NPM_INSTALL: &str = "npm ci --prefix tests/e2e";
-
-fn e2e_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("e2e")
-}
 
 fn chromium() -> PathBuf {
     std::env::var_os("CHROMIUM")
@@ -93,28 +87,13 @@ fn ensure_node_packages() {
 fn run_browser(url: &str, key: &str, revoked: &str) -> Value {
     let chromium = ensure_chromium();
     ensure_node_packages();
-    let output = Command::new("node")
-        .arg(e2e_dir().join("browser.mjs"))
-        .args([url, key, revoked])
-        .env("CHROMIUM", &chromium)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run node ({e}): install Node.js, then {NPM_INSTALL}"));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.code() != Some(3),
-        "a package is missing: run `{NPM_INSTALL}`\n{stderr}"
-    );
-    assert!(
-        output.status.success(),
-        "browser.mjs failed ({}): {stderr}",
-        output.status
-    );
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "browser.mjs printed no JSON ({e}): {}\n{stderr}",
-            String::from_utf8_lossy(&output.stdout)
-        )
-    })
+    run_script(
+        "node",
+        "browser.mjs",
+        &[url, key, revoked],
+        &[("CHROMIUM", chromium.as_os_str())],
+        NPM_INSTALL,
+    )
 }
 
 /// The (method, path, status) of the calls a scenario's page made to usercom.
