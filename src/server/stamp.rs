@@ -148,15 +148,16 @@ pub fn fresh_message_id() -> String {
     }
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..]
-    )
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = String::with_capacity(36);
+    for (i, byte) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            id.push('-');
+        }
+        id.push(HEX[(byte >> 4) as usize] as char);
+        id.push(HEX[(byte & 0xf) as usize] as char);
+    }
+    id
 }
 
 #[cfg(test)]
@@ -294,6 +295,9 @@ mod tests {
         assert_eq!(ids.len(), 1000);
         let id = ids.iter().next().unwrap();
         assert_eq!(id.len(), 36);
+        let groups: Vec<usize> = id.split('-').map(str::len).collect();
+        assert_eq!(groups, [8, 4, 4, 4, 12]);
         assert_eq!(&id[14..15], "4");
+        assert!(id.bytes().all(|b| b == b'-' || b.is_ascii_hexdigit()));
     }
 }
