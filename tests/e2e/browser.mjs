@@ -195,6 +195,7 @@ const browser = await puppeteer.launch({
   args: [
     '--no-sandbox',
     '--disable-gpu',
+    '--disable-dev-shm-usage',
     '--disable-quic',
     '--no-first-run',
     '--disable-background-networking',
