@@ -17,6 +17,7 @@ use crate::ingest::{
     DEFAULT_BATCH_SIZE, IgnoredValue, IngestOptions, Ingestor, Input, Observer, Rejection, Summary,
 };
 use crate::output::print_json;
+use crate::semantics::api_key::{KeyHolder, refusal};
 use crate::store::{DEFAULT_CACHE_MIB, KeyStatus, NewRejection, RejectionOutcome, Store, now_text};
 
 #[derive(Debug, Args)]
@@ -64,17 +65,8 @@ pub struct IngestArgs {
 pub fn authorize(store: &Store, key: &str) -> Result<()> {
     match store.key_status(key)? {
         KeyStatus::Active(_) => Ok(()),
-        KeyStatus::Revoked(id) => Err(Error::Forbidden(format!(
-            "API key {id} was revoked: create a new one with `usercom keys create` and pass it \
-             with --api-key or USERCOM_API_KEY"
-        ))
-        .into()),
-        KeyStatus::Unknown => Err(Error::Forbidden(
-            "unknown API key: create one with `usercom keys create` and pass it with --api-key or \
-             USERCOM_API_KEY (keys belong to one database: check --db)"
-                .to_string(),
-        )
-        .into()),
+        KeyStatus::Revoked(id) => Err(Error::Forbidden(refusal(Some(id), KeyHolder::Cli)).into()),
+        KeyStatus::Unknown => Err(Error::Forbidden(refusal(None, KeyHolder::Cli)).into()),
     }
 }
 

@@ -39,6 +39,14 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 256, value_name = "MIB", value_parser = clap::value_parser!(u32).range(2..))]
     pub cache_mb: u32,
 
+    /// Behind a reverse proxy: take each client's address (the `context.ip` of events
+    /// that give none) from the right-most `X-Forwarded-For` address, and the scheme
+    /// and host that the settings document points analytics.js at from
+    /// `X-Forwarded-Proto`/`-Host`. Only with a proxy that sets them: otherwise clients
+    /// could claim any address.
+    #[arg(long)]
+    pub trust_proxy: bool,
+
     /// Threads for HTTP (default: the number of cores); one more thread writes.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
@@ -62,6 +70,7 @@ pub fn run(args: ServeArgs, db: &Path, json: bool) -> Result<i32> {
         shutdown_grace: Duration::from_secs(args.shutdown_timeout),
         threads,
         cache_mib: args.cache_mb,
+        trust_proxy: args.trust_proxy,
         request_timeout: Duration::try_from_secs_f64(args.request_timeout)
             .ok()
             .filter(|d| !d.is_zero())
@@ -114,6 +123,14 @@ fn describe(r: &Report, seconds: f64) -> String {
         r.rejected,
         r.groups
     );
+    if !s.failed.is_empty() {
+        let failed: Vec<String> = s
+            .failed
+            .iter()
+            .map(|(status, n)| format!("{status} x{n}"))
+            .collect();
+        text.push_str(&format!("; failed requests: {}", failed.join(", ")));
+    }
     if r.failed_groups > 0 {
         text.push_str(&format!(
             "; {} group commits failed (answered 500)",

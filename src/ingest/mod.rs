@@ -383,6 +383,19 @@ impl<'a> Ingestor<'a> {
         }
     }
 
+    /// Applies the JSON text of one event object (as the server stamped it): never
+    /// read as a batch or an array, whatever its keys.
+    pub fn ingest_event(&mut self, loc: Location<'_>, raw: &[u8]) -> Result<()> {
+        self.summary.received += 1;
+        let parsed = std::str::from_utf8(raw)
+            .map_err(|e| format!("not valid UTF-8 (at byte {})", e.valid_up_to()))
+            .and_then(|text| serde_json::from_str::<WireEvent>(text).map_err(|e| json_error(&e)));
+        match parsed {
+            Ok(wire) => self.ingest_wire(loc, wire, raw).map(drop),
+            Err(reason) => self.reject(loc, reason, raw),
+        }
+    }
+
     /// Applies a parsed document: an array of events, a batch `{"batch": [...]}`, or
     /// one event.
     pub fn ingest_document(&mut self, loc: Location<'_>, value: Value) -> Result<()> {

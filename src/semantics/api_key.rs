@@ -32,6 +32,33 @@ pub fn matches(key: &str, stored_hash: &str) -> bool {
     hash(key).as_bytes().ct_eq(stored_hash.as_bytes()).into()
 }
 
+/// Who was given the key: the message says where a new one goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyHolder {
+    /// `usercom ingest` (--api-key or USERCOM_API_KEY).
+    Cli,
+    /// A client of `usercom serve`.
+    Server,
+}
+
+/// Why a key is refused: revoked (its id), or unknown (None). One wording for every
+/// front-end.
+pub fn refusal(revoked: Option<i64>, holder: KeyHolder) -> String {
+    let (pass_it, database) = match holder {
+        KeyHolder::Cli => (" and pass it with --api-key or USERCOM_API_KEY", "--db"),
+        KeyHolder::Server => ("", "the server's --db"),
+    };
+    match revoked {
+        Some(id) => format!(
+            "API key {id} was revoked: create a new one with `usercom keys create`{pass_it}"
+        ),
+        None => format!(
+            "unknown API key: create one with `usercom keys create`{pass_it} (keys belong to \
+             one database: check {database})"
+        ),
+    }
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -53,5 +80,20 @@ mod tests {
         assert!(matches(&a, &h));
         assert!(!matches(&b, &h));
         assert_eq!(display_prefix(&a).len(), DISPLAY_PREFIX_LEN);
+    }
+
+    #[test]
+    fn refusals_say_what_to_do() {
+        let revoked = refusal(Some(3), KeyHolder::Server);
+        assert_eq!(
+            revoked,
+            "API key 3 was revoked: create a new one with `usercom keys create`"
+        );
+        let unknown = refusal(None, KeyHolder::Cli);
+        assert!(unknown.starts_with(
+            "unknown API key: create one with `usercom keys create` and pass it with --api-key"
+        ));
+        assert!(unknown.ends_with("check --db)"));
+        assert!(refusal(None, KeyHolder::Server).ends_with("check the server's --db)"));
     }
 }

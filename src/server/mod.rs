@@ -1,7 +1,10 @@
 //! `usercom serve`: Segment's HTTP Tracking API on the same database.
 //!
-//! - [`http`]: handlers on hyper: routing, size limits, gzip, the API key and the
-//!   request's domain, JSON checks, answers. Nothing there touches the database.
+//! - [`http`]: handlers on hyper, over [`routes`] (paths, CORS), [`request`] (the API
+//!   key, the page's domain, the client's address, limits, gzip), [`body`] (a call or a
+//!   batch into events, each stamped on receipt by [`stamp`]), [`settings`] (the
+//!   document analytics.js loads) and [`errors`] (the answers). Nothing there touches
+//!   the database.
 //! - [`writer`]: one thread owns the [`Store`] and an [`Ingestor`](crate::ingest::Ingestor)
 //!   (the pipeline `usercom ingest` uses), checks each request's key and commits queued
 //!   requests in groups; a request is answered only after the commit that holds its
@@ -9,7 +12,14 @@
 //! - [`Checkpointer`]: copies the write-ahead log into the database file on a thread
 //!   of its own, so that commits only append to the log.
 
+mod body;
+mod errors;
 mod http;
+mod members;
+mod request;
+mod routes;
+mod settings;
+mod stamp;
 mod writer;
 
 use std::net::SocketAddr;
@@ -27,7 +37,8 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
-pub use http::{MAX_BATCH_BYTES, MAX_EVENT_BYTES, StatsSnapshot};
+pub use body::{MAX_BATCH_BYTES, MAX_EVENT_BYTES};
+pub use http::StatsSnapshot;
 
 use crate::store::Store;
 
@@ -48,6 +59,9 @@ pub struct Config {
     pub request_timeout: Duration,
     /// The writer connection's SQLite page cache, in MiB.
     pub cache_mib: u32,
+    /// Behind a proxy: the client's address is the right-most `X-Forwarded-For`
+    /// address (and the host called is `X-Forwarded-Host`/`-Proto`).
+    pub trust_proxy: bool,
 }
 
 /// What a run did.
@@ -147,6 +161,8 @@ pub fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<Report> {
         jobs,
         stats: http::Stats::default(),
         body_timeout: config.request_timeout,
+        trust_proxy: config.trust_proxy,
+        local: addr,
     });
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -201,8 +217,8 @@ async fn accept(
     let name = loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    connections.spawn(connection(stream, state.clone(), shutdown_rx.clone()));
+                Ok((stream, peer)) => {
+                    connections.spawn(connection(stream, peer, state.clone(), shutdown_rx.clone()));
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: wait, then go on.
@@ -247,19 +263,13 @@ async fn accept(
 /// Serves one connection (HTTP/1.1, keep-alive) until it closes or the server stops.
 async fn connection(
     stream: TcpStream,
+    peer: SocketAddr,
     state: Arc<http::State>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let _ = stream.set_nodelay(true);
     let header_timeout = state.body_timeout;
-    let peer = stream.peer_addr().ok();
-    let service = service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
-        // The client's address, for the rejections kept of its requests.
-        if let Some(peer) = peer {
-            request.extensions_mut().insert(peer);
-        }
-        http::handle(state.clone(), request)
-    });
+    let service = service_fn(move |request| http::handle(state.clone(), Some(peer), request));
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())

@@ -12,38 +12,32 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 use hyper::body::Bytes;
-use serde_json::Value;
 use tokio::sync::oneshot;
 
 use crate::ingest::{
     IgnoredValue, IngestOptions, Ingestor, Location, Observer, Rejection, Summary,
 };
+use crate::semantics::api_key::{KeyHolder, refusal};
 use crate::semantics::time::format_timestamp;
 use crate::store::{KeyStatus, MAX_RAW_BYTES, NewRejection, RejectionOutcome, Store};
 
-/// The events of one request, as the HTTP layer checked them. The usual shapes go
-/// to the pipeline as the text that was sent, as `usercom ingest` takes a line; the
-/// others as parsed values.
+/// The events of one request, as the HTTP layer read and stamped them: each event's
+/// JSON text, applied as `usercom ingest` applies an event.
 pub enum Payload {
-    /// One event's JSON text (`/v1/identify`, `/v1/track`, ...), its `type` the path's.
+    /// One event (`/v1/identify`, `/v1/track`, ...).
     Text(Bytes),
-    /// One event, its `type` set from the path.
-    Event(Value),
-    /// The events of a batch without a shared context: (position in the request, JSON
-    /// text of an event object).
+    /// The events of a batch: (position in the request, JSON text of an event object).
     Texts(Vec<(usize, Bytes)>),
-    /// A Segment batch object `{"batch": [...], "context"?}`; `indices[i]` is the
-    /// position in the request of the object's i-th item (items the HTTP layer
-    /// refused were taken out).
-    Batch { body: Value, indices: Vec<usize> },
+    /// No events: only the key is checked (the settings document).
+    Nothing,
 }
 
 impl Payload {
     pub fn events(&self) -> usize {
         match self {
-            Payload::Text(_) | Payload::Event(_) => 1,
+            Payload::Text(_) => 1,
             Payload::Texts(items) => items.len(),
-            Payload::Batch { indices, .. } => indices.len(),
+            Payload::Nothing => 0,
         }
     }
 }
@@ -57,10 +51,16 @@ pub struct Job {
     pub origin: Option<String>,
     /// When the request arrived: the time of events that carry none.
     pub received_at: DateTime<Utc>,
-    /// The request's path, and the client's address: where its rejections came from.
-    pub source: String,
-    pub remote: Option<String>,
+    /// Where its rejections are said to come from.
+    pub source: Source,
     pub reply: oneshot::Sender<Reply>,
+}
+
+/// Where a request came from: its path and the client's address.
+#[derive(Debug, Clone, Default)]
+pub struct Source {
+    pub path: String,
+    pub remote: Option<String>,
 }
 
 /// What became of one request's events, once committed.
@@ -123,14 +123,8 @@ impl KeyCache {
         };
         Ok(match status {
             KeyStatus::Active(_) => None,
-            KeyStatus::Revoked(id) => Some(format!(
-                "API key {id} was revoked: create a new one with `usercom keys create`"
-            )),
-            KeyStatus::Unknown => Some(
-                "unknown API key: create one with `usercom keys create` (keys belong to one \
-                 database: check the server's --db)"
-                    .to_string(),
-            ),
+            KeyStatus::Revoked(id) => Some(refusal(Some(id), KeyHolder::Server)),
+            KeyStatus::Unknown => Some(refusal(None, KeyHolder::Server)),
         })
     }
 }
@@ -367,7 +361,6 @@ fn apply_group(
                         origin: job.origin,
                         received_at: job.received_at,
                         source: job.source,
-                        remote: job.remote,
                     },
                 ),
                 Err(e) => Err(e),
@@ -419,8 +412,7 @@ struct Request {
     payload: Payload,
     origin: Option<String>,
     received_at: DateTime<Utc>,
-    source: String,
-    remote: Option<String>,
+    source: Source,
 }
 
 /// Applies one request into the open transaction and keeps its rejected and skipped
@@ -440,51 +432,36 @@ fn apply_job(
         line: sequence,
         item: None,
     };
-    let indices = match request.payload {
-        Payload::Text(text) => {
-            ingestor.ingest_line(loc, &text)?;
-            None
-        }
-        Payload::Event(value) => {
-            ingestor.ingest_value(loc, value)?;
-            None
-        }
+    match request.payload {
+        Payload::Text(text) => ingestor.ingest_event(loc, &text)?,
         Payload::Texts(items) => {
             for (index, text) in items {
                 let loc = Location {
                     item: Some(index),
                     ..loc
                 };
-                ingestor.ingest_line(loc, &text)?;
+                ingestor.ingest_event(loc, &text)?;
             }
-            None
         }
-        Payload::Batch { body, indices } => {
-            ingestor.ingest_document(loc, body)?;
-            Some(indices)
-        }
-    };
+        Payload::Nothing => {}
+    }
     let after = Counts::of(ingestor.summary());
     let received_at = format_timestamp(request.received_at);
     let mut rejected = Vec::new();
     for note in std::mem::take(&mut *noted.borrow_mut()) {
-        let item = match (&indices, note.item) {
-            (Some(indices), Some(i)) => Some(indices.get(i).copied().unwrap_or(i)),
-            (_, item) => item,
-        };
         store.insert_rejection(&NewRejection {
             received_at: &received_at,
             outcome: note.outcome,
-            source: &request.source,
+            source: &request.source.path,
             line: None,
-            item,
-            remote: request.remote.as_deref(),
+            item: note.item,
+            remote: request.source.remote.as_deref(),
             reason: &note.reason,
             raw: &note.raw,
             truncated: note.truncated,
         })?;
         if note.outcome == RejectionOutcome::Rejected {
-            rejected.push((item, note.reason));
+            rejected.push((note.item, note.reason));
         }
     }
     Ok(Applied {

@@ -69,6 +69,19 @@ impl Db {
         self.cli(&["keys", "create"]).trim().to_string()
     }
 
+    /// The names of a user's events, sorted.
+    pub fn event_names(&self, user: &str) -> Vec<String> {
+        let events = self.json(&["events", "list", "--user", user]);
+        let mut names: Vec<String> = events
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|e| e["name"].as_str().expect("a name").to_string())
+            .collect();
+        names.sort();
+        names
+    }
+
     /// Rows in the message_keys table: every messageId applied.
     pub fn messages(&self) -> i64 {
         let conn = rusqlite::Connection::open(&self.path).expect("opening the database");
@@ -187,6 +200,13 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Stops the server, checks it exited 0 and returns everything it wrote on stderr.
+    pub fn stop_log(self) -> String {
+        let log = self.stderr.clone();
+        self.stop();
+        log.lock().unwrap().clone()
     }
 
     /// Stops the server and checks it exited 0.
@@ -341,15 +361,67 @@ pub fn parse_answer(raw: &[u8]) -> Answer {
 
 /// POSTs JSON with the key as Basic credentials.
 pub fn post(server: &Server, key: &str, path: &str, body: &Value) -> Answer {
-    let auth = basic(key);
-    request(
-        server.addr,
-        "POST",
+    post_with(
+        server,
+        key,
         path,
-        &[
-            ("Authorization", auth.as_str()),
-            ("Content-Type", "application/json"),
-        ],
-        body.to_string().as_bytes(),
+        body,
+        &[("Content-Type", "application/json")],
     )
+}
+
+/// POSTs JSON with the key as Basic credentials and these headers.
+pub fn post_with(
+    server: &Server,
+    key: &str,
+    path: &str,
+    body: &Value,
+    headers: &[(&str, &str)],
+) -> Answer {
+    let auth = basic(key);
+    let mut all = vec![("Authorization", auth.as_str())];
+    all.extend_from_slice(headers);
+    request(server.addr, "POST", path, &all, body.to_string().as_bytes())
+}
+
+/// tests/e2e: the client scripts and their npm packages.
+pub fn e2e_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("e2e")
+}
+
+/// Runs a client script of tests/e2e with `program`; its stdout is one JSON object.
+/// Exit code 3 means a package is missing: the test fails with `install`.
+pub fn run_script(
+    program: &str,
+    script: &str,
+    args: &[&str],
+    env: &[(&str, &std::ffi::OsStr)],
+    install: &str,
+) -> Value {
+    let mut command = Command::new(program);
+    command.arg(e2e_dir().join(script)).args(args);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {program} ({e}): install it, then {install}"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.code() != Some(3),
+        "a client package is missing: run `{install}`\n{stderr}"
+    );
+    assert!(
+        output.status.success(),
+        "{program} {script} failed ({}): {stderr}",
+        output.status
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{script} printed no JSON ({e}): {}\n{stderr}",
+            String::from_utf8_lossy(&output.stdout)
+        )
+    })
 }
