@@ -245,3 +245,34 @@ pub fn write_stats(
     }
     sink.finish()
 }
+
+/// One page of aggregates: `total` buckets in all, the window's of them.
+pub fn stats_page(
+    store: &Store,
+    pages: bool,
+    by: Bucket,
+    query: &HistoryQuery,
+    window: Window,
+) -> Result<Page<StatItem>> {
+    let all = HistoryQuery {
+        limit: None,
+        offset: 0,
+        ..query.clone()
+    };
+    let mut items = stats(store, pages, by, &all)?;
+    let total = items.len() as u64;
+    items.drain(
+        ..items
+            .len()
+            .min(window.offset.min(usize::MAX as u64) as usize),
+    );
+    if let Some(n) = window.limit {
+        items.truncate(n.min(usize::MAX as u64) as usize);
+    }
+    Ok(Page {
+        items,
+        total,
+        limit: window.limit,
+        offset: window.offset,
+    })
+}

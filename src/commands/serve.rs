@@ -47,6 +47,16 @@ pub struct ServeArgs {
     #[arg(long)]
     pub trust_proxy: bool,
 
+    /// The origin (scheme://host[:port]) of the one web page allowed to call the read
+    /// API, expect and reset from a browser (a test runner's page); none by default.
+    #[arg(long, value_name = "ORIGIN")]
+    pub cors_origin: Option<String>,
+
+    /// Let `POST /v1/reset` (admin key) empty the database: users, companies, events,
+    /// page views, rejections and remembered messageIds. For throw-away test databases.
+    #[arg(long)]
+    pub allow_reset: bool,
+
     /// Threads for HTTP (default: the number of cores); one more thread writes.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
@@ -71,6 +81,8 @@ pub fn run(args: ServeArgs, db: &Path, json: bool) -> Result<i32> {
         threads,
         cache_mib: args.cache_mb,
         trust_proxy: args.trust_proxy,
+        cors_origin: args.cors_origin.clone(),
+        allow_reset: args.allow_reset,
         request_timeout: Duration::try_from_secs_f64(args.request_timeout)
             .ok()
             .filter(|d| !d.is_zero())

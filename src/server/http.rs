@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde_json::json;
 use tokio::sync::oneshot;
 
+use super::admin::{self, Admin};
 use super::body::{self, MAX_BATCH_BYTES, MAX_EVENT_BYTES, Parsed};
 use super::errors::{ApiError, answer, json_response, success};
 use super::request::{
@@ -38,6 +39,8 @@ pub struct State {
     pub trust_proxy: bool,
     /// The address the server listens on.
     pub local: SocketAddr,
+    /// The read API, expect and reset.
+    pub admin: Arc<Admin>,
 }
 
 /// Responses by status, for the shutdown summary.
@@ -116,6 +119,10 @@ pub async fn handle(
         }
         _ => path,
     };
+    let admin_origin = match &route {
+        Some(Route::Admin(_)) => state.admin.allowed_origin(request.headers()),
+        _ => None,
+    };
     let mut response = match serve(&state, peer, route.as_ref(), &logged_path, request).await {
         Ok(response) => response,
         Err(error) => {
@@ -130,6 +137,9 @@ pub async fn handle(
     };
     if route.as_ref().is_some_and(Route::cross_origin) {
         add_cors(&mut response);
+    }
+    if let Some(origin) = admin_origin {
+        admin::add_cors(&mut response, &origin);
     }
     state.stats.count(response.status());
     Ok(response)
@@ -162,6 +172,9 @@ async fn serve(
             "no endpoint {path}: the API has {ENDPOINTS}"
         )));
     };
+    if let Route::Admin(admin_route) = route {
+        return admin::serve(state.admin.clone(), admin_route, path, request).await;
+    }
     let method = request.method();
     match (route, method) {
         (Route::Health, &Method::GET | &Method::HEAD) => {

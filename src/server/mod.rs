@@ -12,6 +12,7 @@
 //! - [`Checkpointer`]: copies the write-ahead log into the database file on a thread
 //!   of its own, so that commits only append to the log.
 
+mod admin;
 mod body;
 mod errors;
 mod http;
@@ -62,6 +63,10 @@ pub struct Config {
     /// Behind a proxy: the client's address is the right-most `X-Forwarded-For`
     /// address (and the host called is `X-Forwarded-Host`/`-Proto`).
     pub trust_proxy: bool,
+    /// The one origin whose pages may call the read API, expect and reset (CORS).
+    pub cors_origin: Option<String>,
+    /// `POST /v1/reset` empties the database (else 403).
+    pub allow_reset: bool,
 }
 
 /// What a run did.
@@ -163,6 +168,12 @@ pub fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<Report> {
         body_timeout: config.request_timeout,
         trust_proxy: config.trust_proxy,
         local: addr,
+        admin: Arc::new(admin::Admin::new(
+            config.db.clone(),
+            config.cors_origin.clone(),
+            config.allow_reset,
+            config.request_timeout,
+        )),
     });
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
