@@ -96,7 +96,12 @@ pub fn add_cors(response: &mut Answer, origin: &str) {
 /// Whether `Host` names this server by an address or a loopback name: a DNS name could
 /// be an attacker's, rebound to this address.
 fn host_allowed(headers: &HeaderMap) -> bool {
-    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+    let mut hosts = headers.get_all(header::HOST).iter();
+    let (Some(host), None) = (hosts.next(), hosts.next()) else {
+        // None, or more than one: not a request to trust.
+        return false;
+    };
+    let Ok(host) = host.to_str() else {
         return false;
     };
     let host = host.trim().to_ascii_lowercase();
@@ -430,5 +435,8 @@ mod tests {
             assert!(!host_allowed(&with_host(host)), "{host}");
         }
         assert!(!host_allowed(&HeaderMap::new()));
+        let mut two = with_host("127.0.0.1");
+        two.append(header::HOST, HeaderValue::from_static("evil.example"));
+        assert!(!host_allowed(&two));
     }
 }
