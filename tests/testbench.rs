@@ -171,6 +171,7 @@ fn ingest_keeps_rejected_and_skipped_events_and_the_rejects_file_still_works() {
 fn serve_keeps_the_rejections_of_authenticated_requests_only() {
     let db = Db::new();
     let server = Server::start(&db.path, &[]);
+    let big = "x".repeat(40 * 1024);
     let answer = post(
         &server,
         &db.key,
@@ -178,7 +179,9 @@ fn serve_keeps_the_rejections_of_authenticated_requests_only() {
         &json!({"batch": [
             {"type": "identify", "userId": "u1", "traits": {"email": "a@example.com"}},
             {"type": "track", "userId": "u1"},
-            {"type": "screen", "userId": "u1", "name": "Home"}
+            {"type": "screen", "userId": "u1", "name": "Home"},
+            3,
+            {"type": "track", "userId": "u1", "event": "Big", "properties": {"blob": big}}
         ]}),
     );
     assert_eq!(answer.status, 400);
@@ -187,7 +190,7 @@ fn serve_keeps_the_rejections_of_authenticated_requests_only() {
         &server,
         "uc_not_a_key",
         "/v1/batch",
-        &json!({"batch": [{"type": "track", "userId": "u1"}]}),
+        &json!({"batch": [{"type": "track", "userId": "u1"}, 3]}),
     );
     assert_eq!(refused.status, 403);
     let none = request(
@@ -199,17 +202,25 @@ fn serve_keeps_the_rejections_of_authenticated_requests_only() {
     );
     assert_eq!(none.status, 403);
     let kept = db.json(&["rejections", "list"]);
-    let kept = kept.as_array().unwrap();
-    assert_eq!(kept.len(), 2, "{kept:?}");
-    assert_eq!(kept[0]["source"], "/v1/batch");
-    assert_eq!(kept[0]["item"], 1);
-    assert_eq!(kept[0]["line"], Value::Null);
+    let mut kept = kept.as_array().unwrap().clone();
+    kept.sort_by_key(|r| r["item"].as_u64());
+    assert_eq!(kept.len(), 4, "{kept:?}");
+    for r in &kept {
+        assert_eq!(r["source"], "/v1/batch");
+        assert_eq!(r["line"], Value::Null);
+        assert_eq!(r["remote"], "127.0.0.1");
+    }
+    let items: Vec<u64> = kept.iter().map(|r| r["item"].as_u64().unwrap()).collect();
+    assert_eq!(items, [1, 2, 3, 4]);
     assert_eq!(kept[0]["outcome"], "rejected");
-    assert_eq!(kept[0]["remote"], "127.0.0.1");
     let raw: Value = serde_json::from_str(kept[0]["raw"].as_str().unwrap()).unwrap();
     assert_eq!(raw["type"], "track");
-    assert_eq!(kept[1]["item"], 2);
     assert_eq!(kept[1]["outcome"], "skipped");
+    assert_eq!(kept[2]["raw"], "3");
+    assert_eq!(kept[2]["outcome"], "rejected");
+    assert!(kept[3]["reason"].as_str().unwrap().contains("32 KB"));
+    assert_eq!(kept[3]["raw"].as_str().unwrap().len(), 32 * 1024);
+    assert_eq!(kept[3]["raw_truncated"], true);
     server.stop();
 }
 

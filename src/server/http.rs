@@ -17,7 +17,7 @@ use serde_json::json;
 use tokio::sync::oneshot;
 
 use super::admin::{self, Admin};
-use super::body::{self, MAX_BATCH_BYTES, MAX_EVENT_BYTES, Parsed};
+use super::body::{self, MAX_BATCH_BYTES, MAX_EVENT_BYTES, Parsed, Refused};
 use super::errors::{ApiError, answer, json_response, success};
 use super::request::{
     basic_auth_key, called_host, client_ip, gzip_encoded, read_body, request_origin,
@@ -242,8 +242,9 @@ async fn serve(
         path: path.to_string(),
         remote: ip,
     };
-    let applied = submit(state, key, payload, origin, received_at, from).await?;
-    answer(*route == Route::Batch, applied, refused)
+    let listed = refused.iter().map(|r| (r.item, r.reason.clone())).collect();
+    let applied = submit(state, key, payload, origin, received_at, from, refused).await?;
+    answer(*route == Route::Batch, applied, listed)
 }
 
 /// Queues a request's events for the writer and waits for their commit.
@@ -254,6 +255,7 @@ async fn submit(
     origin: Option<String>,
     received_at: chrono::DateTime<Utc>,
     source: Source,
+    refused: Vec<Refused>,
 ) -> Result<Applied, ApiError> {
     let (reply, answered) = oneshot::channel();
     let job = Job {
@@ -262,6 +264,7 @@ async fn submit(
         origin,
         received_at,
         source,
+        refused,
         reply,
     };
     state.jobs.send(job).map_err(|_| ApiError::unavailable())?;
@@ -282,6 +285,7 @@ async fn check_key(state: &State, key: String) -> Result<(), ApiError> {
         None,
         Utc::now(),
         Source::default(),
+        Vec::new(),
     )
     .await
     .map(drop)

@@ -5,6 +5,8 @@
 //!   batch into events, each stamped on receipt by [`stamp`]), [`settings`] (the
 //!   document analytics.js loads) and [`errors`] (the answers). Nothing there touches
 //!   the database.
+//! - [`admin`]: the read API, `POST /v1/expect` and `POST /v1/reset` (admin keys), on
+//!   read connections of their own, answered by the query layer ([`crate::api`]).
 //! - [`writer`]: one thread owns the [`Store`] and an [`Ingestor`](crate::ingest::Ingestor)
 //!   (the pipeline `usercom ingest` uses), checks each request's key and commits queued
 //!   requests in groups; a request is answered only after the commit that holds its

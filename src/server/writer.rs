@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use hyper::body::Bytes;
 use tokio::sync::oneshot;
 
+use super::body::Refused;
 use crate::ingest::{
     IgnoredValue, IngestOptions, Ingestor, Location, Observer, Rejection, Summary,
 };
@@ -53,6 +54,9 @@ pub struct Job {
     pub received_at: DateTime<Utc>,
     /// Where its rejections are said to come from.
     pub source: Source,
+    /// Batch items the HTTP layer refused (kept with the rejections once the key is
+    /// checked; the answer lists them already).
+    pub refused: Vec<Refused>,
     pub reply: oneshot::Sender<Reply>,
 }
 
@@ -361,6 +365,7 @@ fn apply_group(
                         origin: job.origin,
                         received_at: job.received_at,
                         source: job.source,
+                        refused: job.refused,
                     },
                 ),
                 Err(e) => Err(e),
@@ -413,6 +418,7 @@ struct Request {
     origin: Option<String>,
     received_at: DateTime<Utc>,
     source: Source,
+    refused: Vec<Refused>,
 }
 
 /// Applies one request into the open transaction and keeps its rejected and skipped
@@ -447,6 +453,19 @@ fn apply_job(
     }
     let after = Counts::of(ingestor.summary());
     let received_at = format_timestamp(request.received_at);
+    for r in &request.refused {
+        store.insert_rejection(&NewRejection {
+            received_at: &received_at,
+            outcome: RejectionOutcome::Rejected,
+            source: &request.source.path,
+            line: None,
+            item: Some(r.item),
+            remote: request.source.remote.as_deref(),
+            reason: &r.reason,
+            raw: &r.raw,
+            truncated: r.truncated,
+        })?;
+    }
     let mut rejected = Vec::new();
     for note in std::mem::take(&mut *noted.borrow_mut()) {
         store.insert_rejection(&NewRejection {
