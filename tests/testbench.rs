@@ -487,7 +487,7 @@ fn the_query_layer_gives_the_cli_json_items_with_totals_and_offsets() {
         limit: Some(2),
         offset: 1,
     };
-    let page = usercom::api::users::page(&store, &checked.query, window).unwrap();
+    let page = usercom::api::page(&store, &checked.query, window).unwrap();
     let page = serde_json::to_value(&page).unwrap();
     assert_eq!(page["total"], 3);
     assert_eq!(page["limit"], 2);
@@ -509,13 +509,13 @@ fn the_query_layer_gives_the_cli_json_items_with_totals_and_offsets() {
     let query =
         usercom::api::companies::company_query(&store, &Default::default(), chrono::Utc::now())
             .unwrap();
-    let page = usercom::api::companies::page(&store, &query, Default::default()).unwrap();
+    let page = usercom::api::page(&store, &query, Default::default()).unwrap();
     assert_eq!(serde_json::to_value(&page.items).unwrap(), cli);
 
     let cli = db.json(&["rejections", "list"]);
     let query =
         usercom::api::rejections::rejection_query(&Default::default(), chrono::Utc::now()).unwrap();
-    let page = usercom::api::rejections::page(&store, &query, Default::default()).unwrap();
+    let page = usercom::api::page(&store, &query, Default::default()).unwrap();
     assert_eq!(serde_json::to_value(&page.items).unwrap(), cli);
     assert_eq!(page.total, 4);
 
@@ -524,7 +524,8 @@ fn the_query_layer_gives_the_cli_json_items_with_totals_and_offsets() {
         ..Default::default()
     };
     let query = usercom::api::history::history_query(&store, &filter, chrono::Utc::now()).unwrap();
-    let pages = usercom::api::history::pages_page(&store, &query, Default::default()).unwrap();
+    let pages_query = usercom::api::history::Pages(query);
+    let pages = usercom::api::page(&store, &pages_query, Default::default()).unwrap();
     assert_eq!(pages.total, 1);
     assert_eq!(
         serde_json::to_value(&pages.items).unwrap(),
@@ -534,7 +535,7 @@ fn the_query_layer_gives_the_cli_json_items_with_totals_and_offsets() {
         limit: None,
         offset: 1,
     };
-    let none = usercom::api::history::pages_page(&store, &query, window).unwrap();
+    let none = usercom::api::page(&store, &pages_query, window).unwrap();
     assert_eq!((none.total, none.items.len()), (1, 0));
     let by = usercom::api::history::bucket("path", &usercom::api::history::PAGE_BUCKETS).unwrap();
     let stats = usercom::api::history::stats(&store, true, by, &Default::default()).unwrap();

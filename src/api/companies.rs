@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::users::{plain, usage};
-use super::{Page, Window};
+use super::{Listing, Window};
 use crate::Error;
 use crate::output::{Format, ListSink, cell};
 use crate::semantics::attributes::{AttrType, Scope};
@@ -72,24 +72,24 @@ pub fn detail(store: &Store, group_id: &str) -> Result<CompanyView> {
     store.company_view(id)
 }
 
-/// One page of matching companies.
-pub fn page(store: &Store, query: &CompanyQuery, window: Window) -> Result<Page<CompanyRow>> {
-    let query = CompanyQuery {
-        limit: window.limit,
-        offset: window.offset,
-        ..query.clone()
-    };
-    Page::collect(
-        store,
-        window,
-        || store.count_companies(&query),
-        |items| {
-            store.for_each_company(&query, |company| {
-                items.push(company.into());
-                Ok(())
-            })
-        },
-    )
+impl Listing for CompanyQuery {
+    type Row = CompanyRow;
+
+    fn window(&self, window: Window) -> CompanyQuery {
+        CompanyQuery {
+            limit: window.limit,
+            offset: window.offset,
+            ..self.clone()
+        }
+    }
+
+    fn count(&self, store: &Store) -> Result<u64> {
+        store.count_companies(self)
+    }
+
+    fn each(&self, store: &Store, f: &mut dyn FnMut(CompanyRow) -> Result<()>) -> Result<()> {
+        store.for_each_company(self, |company| f(company.into()))
+    }
 }
 
 /// The standard fields, in order.

@@ -9,7 +9,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize};
 
 use super::users::{resolve, when};
-use super::{Page, Window};
+use super::{Listing, Page, Window};
 use crate::Error;
 use crate::output::{Format, ListSink, cell};
 use crate::store::{Bucket, EventRow, HistoryQuery, PageRow, StatRow, Store};
@@ -80,6 +80,14 @@ pub fn bucket(text: &str, allowed: &[Bucket]) -> Result<Bucket> {
         })
 }
 
+/// Event occurrences of a query, oldest first.
+#[derive(Debug, Clone)]
+pub struct Events(pub HistoryQuery);
+
+/// Page views of a query, oldest first.
+#[derive(Debug, Clone)]
+pub struct Pages(pub HistoryQuery);
+
 fn windowed(query: &HistoryQuery, window: Window) -> HistoryQuery {
     HistoryQuery {
         limit: window.limit,
@@ -88,36 +96,36 @@ fn windowed(query: &HistoryQuery, window: Window) -> HistoryQuery {
     }
 }
 
-/// One page of event occurrences, oldest first.
-pub fn events_page(store: &Store, query: &HistoryQuery, window: Window) -> Result<Page<EventRow>> {
-    let query = windowed(query, window);
-    Page::collect(
-        store,
-        window,
-        || store.count_events(&query),
-        |items| {
-            store.for_each_event(&query, |row| {
-                items.push(row);
-                Ok(())
-            })
-        },
-    )
+impl Listing for Events {
+    type Row = EventRow;
+
+    fn window(&self, window: Window) -> Events {
+        Events(windowed(&self.0, window))
+    }
+
+    fn count(&self, store: &Store) -> Result<u64> {
+        store.count_events(&self.0)
+    }
+
+    fn each(&self, store: &Store, f: &mut dyn FnMut(EventRow) -> Result<()>) -> Result<()> {
+        store.for_each_event(&self.0, f)
+    }
 }
 
-/// One page of page views, oldest first.
-pub fn pages_page(store: &Store, query: &HistoryQuery, window: Window) -> Result<Page<PageRow>> {
-    let query = windowed(query, window);
-    Page::collect(
-        store,
-        window,
-        || store.count_pages(&query),
-        |items| {
-            store.for_each_page(&query, |row| {
-                items.push(row);
-                Ok(())
-            })
-        },
-    )
+impl Listing for Pages {
+    type Row = PageRow;
+
+    fn window(&self, window: Window) -> Pages {
+        Pages(windowed(&self.0, window))
+    }
+
+    fn count(&self, store: &Store) -> Result<u64> {
+        store.count_pages(&self.0)
+    }
+
+    fn each(&self, store: &Store, f: &mut dyn FnMut(PageRow) -> Result<()>) -> Result<()> {
+        store.for_each_page(&self.0, f)
+    }
 }
 
 pub const EVENT_HEADERS: [&str; 6] = [

@@ -12,7 +12,10 @@ pub mod rejections;
 pub mod status;
 pub mod users;
 
+use anyhow::Result;
 use serde::Serialize;
+
+use crate::store::Store;
 
 /// One page of a list, as the HTTP API answers it: `items` are exactly the elements of
 /// the CLI's `--json` array for the same query.
@@ -26,27 +29,36 @@ pub struct Page<T> {
     pub offset: u64,
 }
 
-impl<T> Page<T> {
-    /// A page: `count` gives how many match in all, `fill` pushes the rows of the
-    /// window; both read the same commit.
-    pub(crate) fn collect(
-        store: &crate::store::Store,
-        window: Window,
-        count: impl FnOnce() -> anyhow::Result<u64>,
-        fill: impl FnOnce(&mut Vec<T>) -> anyhow::Result<()>,
-    ) -> anyhow::Result<Page<T>> {
-        store.snapshot(|_| {
-            let total = count()?;
-            let mut items = Vec::new();
-            fill(&mut items)?;
-            Ok(Page {
-                items,
-                total,
-                limit: window.limit,
-                offset: window.offset,
-            })
+/// A store query whose rows are listed a window at a time: users, companies, event
+/// occurrences, page views, kept rejections.
+pub trait Listing: Sized {
+    type Row: Serialize;
+    /// The same query, limited to a window.
+    fn window(&self, window: Window) -> Self;
+    /// How many rows match in all (the window is ignored).
+    fn count(&self, store: &Store) -> Result<u64>;
+    /// Every row of the query, in order.
+    fn each(&self, store: &Store, f: &mut dyn FnMut(Self::Row) -> Result<()>) -> Result<()>;
+}
+
+/// One page of a query: how many match in all and the rows of the window, read from
+/// the same commit.
+pub fn page<L: Listing>(store: &Store, query: &L, window: Window) -> Result<Page<L::Row>> {
+    let query = query.window(window);
+    store.snapshot(|store| {
+        let total = query.count(store)?;
+        let mut items = Vec::new();
+        query.each(store, &mut |row| {
+            items.push(row);
+            Ok(())
+        })?;
+        Ok(Page {
+            items,
+            total,
+            limit: window.limit,
+            offset: window.offset,
         })
-    }
+    })
 }
 
 /// Which part of a list to give: at most `limit` after skipping `offset`.
@@ -58,7 +70,7 @@ pub struct Window {
 
 /// Checks that `key` is an active admin key: what reading, `expect` and reset need. A
 /// write key, a revoked or an unknown one is 403 Forbidden, saying which.
-pub fn require_admin(store: &crate::store::Store, key: &str) -> anyhow::Result<()> {
+pub fn require_admin(store: &Store, key: &str) -> Result<()> {
     use crate::store::{KeyKind, KeyStatus};
     let refusal = match store.key_status(key)? {
         KeyStatus::Active(_) => match store.active_key_kind(key)? {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::users::when;
-use super::{Page, Window};
+use super::{Listing, Window};
 use crate::output::{Format, ListSink, cell};
 use crate::store::{RejectionQuery, RejectionRow, Store};
 
@@ -35,24 +35,24 @@ pub fn rejection_query(f: &RejectionFilter, now: DateTime<Utc>) -> Result<Reject
     })
 }
 
-/// One page of kept rejections, oldest first.
-pub fn page(store: &Store, query: &RejectionQuery, window: Window) -> Result<Page<RejectionRow>> {
-    let query = RejectionQuery {
-        limit: window.limit,
-        offset: window.offset,
-        ..query.clone()
-    };
-    Page::collect(
-        store,
-        window,
-        || store.count_rejections(&query),
-        |items| {
-            store.for_each_rejection(&query, |r| {
-                items.push(r);
-                Ok(())
-            })
-        },
-    )
+impl Listing for RejectionQuery {
+    type Row = RejectionRow;
+
+    fn window(&self, window: Window) -> RejectionQuery {
+        RejectionQuery {
+            limit: window.limit,
+            offset: window.offset,
+            ..self.clone()
+        }
+    }
+
+    fn count(&self, store: &Store) -> Result<u64> {
+        store.count_rejections(self)
+    }
+
+    fn each(&self, store: &Store, f: &mut dyn FnMut(RejectionRow) -> Result<()>) -> Result<()> {
+        store.for_each_rejection(self, f)
+    }
 }
 
 /// The columns of CSV (a table shows the same, `raw` shortened).

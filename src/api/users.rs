@@ -7,7 +7,7 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Page, Window};
+use super::{Listing, Window};
 use crate::Error;
 use crate::output::{Format, ListSink, cell};
 use crate::semantics::attributes::{AttrType, Scope};
@@ -151,24 +151,24 @@ pub fn user_query(store: &Store, f: &UserFilter, now: DateTime<Utc>) -> Result<C
     Ok(Checked { query, warnings })
 }
 
-/// One page of matching users.
-pub fn page(store: &Store, query: &UserQuery, window: Window) -> Result<Page<UserView>> {
-    let query = UserQuery {
-        limit: window.limit,
-        offset: window.offset,
-        ..query.clone()
-    };
-    Page::collect(
-        store,
-        window,
-        || store.count_users(&query),
-        |items| {
-            store.for_each_user(&query, |user| {
-                items.push(user);
-                Ok(())
-            })
-        },
-    )
+impl Listing for UserQuery {
+    type Row = UserView;
+
+    fn window(&self, window: Window) -> UserQuery {
+        UserQuery {
+            limit: window.limit,
+            offset: window.offset,
+            ..self.clone()
+        }
+    }
+
+    fn count(&self, store: &Store) -> Result<u64> {
+        store.count_users(self)
+    }
+
+    fn each(&self, store: &Store, f: &mut dyn FnMut(UserView) -> Result<()>) -> Result<()> {
+        store.for_each_user(self, f)
+    }
 }
 
 /// `users show --json` and `GET /v1/users/{id}`: the profile and its latest activity.

@@ -10,21 +10,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Result;
-use chrono::Utc;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
-use serde::Serialize;
 
 use super::body::MAX_EVENT_BYTES;
 use super::errors::ApiError;
+use super::reads::{self, Answer};
 use super::request::{basic_auth_key, gzip_encoded, read_body};
 use super::routes::AdminRoute;
-use crate::api::expect::{Expectation, wait};
-use crate::api::params::{Params, USER_PARAMS};
-use crate::api::{self, Page};
-use crate::output::Format;
 use crate::store::Store;
 
 /// Idle read connections kept.
@@ -40,8 +35,6 @@ pub struct Admin {
     pub allow_reset: bool,
     body_timeout: Duration,
 }
-
-type Answer = Response<Full<Bytes>>;
 
 impl Admin {
     pub fn new(
@@ -161,7 +154,7 @@ pub async fn serve(
     };
     let route = route.clone();
     let answered = tokio::task::spawn_blocking(move || {
-        admin.with(|store| answer(&admin, store, &key, &route, query.as_deref(), &body))
+        admin.with(|store| reads::answer(&admin, store, &key, &route, query.as_deref(), &body))
     })
     .await;
     match answered {
@@ -204,203 +197,6 @@ fn api_error(e: anyhow::Error) -> ApiError {
         Some(crate::Error::NotFound(m)) => ApiError::not_found(m.clone()),
         Some(crate::Error::Forbidden(m)) => ApiError::forbidden(m.clone()),
         None => ApiError::internal(format!("{e:#}")),
-    }
-}
-
-fn bytes(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Answer {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    response
-}
-
-fn json<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Result<Answer> {
-    let mut body = serde_json::to_vec(value)?;
-    body.push(b'\n');
-    Ok(bytes(status, "application/json", body))
-}
-
-/// A list: `{"items", "total", "limit", "offset"}`, or the CLI's `--csv` / `--ndjson`
-/// output of the same rows (`write` gets the query with the window applied).
-fn list<T: Serialize>(
-    format: Format,
-    page: impl FnOnce() -> Result<Page<T>>,
-    write: impl FnOnce(Format, &mut Vec<u8>) -> Result<usize>,
-) -> Result<Answer> {
-    match format {
-        Format::Csv => {
-            let mut out = Vec::new();
-            write(format, &mut out)?;
-            Ok(bytes(StatusCode::OK, "text/csv; charset=utf-8", out))
-        }
-        Format::Ndjson => {
-            let mut out = Vec::new();
-            write(format, &mut out)?;
-            Ok(bytes(StatusCode::OK, "application/x-ndjson", out))
-        }
-        _ => json(StatusCode::OK, &page()?),
-    }
-}
-
-fn answer(
-    admin: &Admin,
-    store: &Store,
-    key: &str,
-    route: &AdminRoute,
-    query: Option<&str>,
-    body: &[u8],
-) -> Result<Answer> {
-    api::require_admin(store, key)?;
-    let params = Params::parse(query);
-    let now = Utc::now();
-    let usage = |m: String| -> anyhow::Error { crate::Error::Usage(m).into() };
-    match route {
-        AdminRoute::User(id) => {
-            params.only(&["recent"])?;
-            let recent = params
-                .one("recent")?
-                .map(|r| {
-                    r.parse::<u64>()
-                        .map_err(|_| usage(format!("recent={r:?}: expected a whole number")))
-                })
-                .transpose()?
-                .unwrap_or(10);
-            json(StatusCode::OK, &api::users::detail(store, id, recent)?)
-        }
-        AdminRoute::Users => {
-            params.only(&USER_PARAMS)?;
-            let checked = api::users::user_query(store, &params.user_filter()?, now)?;
-            let window = params.window()?;
-            let mut q = checked.query.clone();
-            q.limit = window.limit;
-            q.offset = window.offset;
-            list(
-                params.format()?,
-                || api::users::page(store, &checked.query, window),
-                |f, out| api::users::write(store, &q, f, Box::new(out)),
-            )
-        }
-        AdminRoute::Company(group) => {
-            params.only(&[])?;
-            json(StatusCode::OK, &api::companies::detail(store, group)?)
-        }
-        AdminRoute::Companies => {
-            params.only(&["where", "sort", "limit", "offset", "format"])?;
-            let query = api::companies::company_query(store, &params.company_filter()?, now)?;
-            let window = params.window()?;
-            let mut q = query.clone();
-            q.limit = window.limit;
-            q.offset = window.offset;
-            let attributes =
-                store.attribute_schema(crate::semantics::attributes::Scope::Company)?;
-            list(
-                params.format()?,
-                || api::companies::page(store, &query, window),
-                |f, out| {
-                    let headers = api::companies::csv_headers(&attributes);
-                    api::companies::write(store, &q, f, headers, Box::new(out), |_| false)
-                },
-            )
-        }
-        AdminRoute::Events | AdminRoute::Pages => {
-            let pages = *route == AdminRoute::Pages;
-            let by_name = if pages { "url" } else { "name" };
-            params.only(&[
-                "user", by_name, "since", "until", "limit", "offset", "format",
-            ])?;
-            let query = api::history::history_query(store, &params.history_filter()?, now)?;
-            let window = params.window()?;
-            let q = crate::store::HistoryQuery {
-                limit: window.limit,
-                offset: window.offset,
-                ..query.clone()
-            };
-            if pages {
-                list(
-                    params.format()?,
-                    || api::history::pages_page(store, &query, window),
-                    |f, out| api::history::write_pages(store, &q, f, Box::new(out)),
-                )
-            } else {
-                list(
-                    params.format()?,
-                    || api::history::events_page(store, &query, window),
-                    |f, out| api::history::write_events(store, &q, f, Box::new(out)),
-                )
-            }
-        }
-        AdminRoute::EventStats | AdminRoute::PageStats => {
-            let pages = *route == AdminRoute::PageStats;
-            let filter = if pages { "url" } else { "name" };
-            params.only(&[
-                "by", "user", filter, "since", "until", "limit", "offset", "format",
-            ])?;
-            let (allowed, default): (&[_], _) = if pages {
-                (&api::history::PAGE_BUCKETS, "url")
-            } else {
-                (&api::history::EVENT_BUCKETS, "name")
-            };
-            let by =
-                api::history::bucket(params.one("by")?.as_deref().unwrap_or(default), allowed)?;
-            let query = api::history::history_query(store, &params.history_filter()?, now)?;
-            let page = api::history::stats_page(store, pages, by, &query, params.window()?)?;
-            list(
-                params.format()?,
-                || Ok(page.clone()),
-                |f, out| api::history::write_stats(&page.items, by, f, Box::new(out)),
-            )
-        }
-        AdminRoute::Rejections => {
-            params.only(&["since", "reason", "limit", "offset", "format"])?;
-            let query = api::rejections::rejection_query(&params.rejection_filter()?, now)?;
-            let window = params.window()?;
-            let q = crate::store::RejectionQuery {
-                limit: window.limit,
-                offset: window.offset,
-                ..query.clone()
-            };
-            list(
-                params.format()?,
-                || api::rejections::page(store, &query, window),
-                |f, out| api::rejections::write(store, &q, f, Box::new(out)),
-            )
-        }
-        AdminRoute::Status => {
-            params.only(&[])?;
-            json(StatusCode::OK, &api::status::status(store)?)
-        }
-        AdminRoute::Expect => {
-            params.only(&[])?;
-            let body: serde_json::Value = serde_json::from_slice(body)
-                .map_err(|e| usage(format!("the body is not JSON: {e}")))?;
-            let expectation = Expectation::parse(&body).map_err(usage)?;
-            let verdict = wait(store, &expectation)?;
-            let status = if verdict.holds {
-                StatusCode::OK
-            } else {
-                StatusCode::CONFLICT
-            };
-            json(status, &verdict)
-        }
-        AdminRoute::Reset => {
-            params.only(&[])?;
-            if !admin.allow_reset {
-                return Err(crate::Error::Forbidden(
-                    "resetting over HTTP is off: start the server with `usercom serve \
-                     --allow-reset` (or run `usercom reset --yes`)"
-                        .to_string(),
-                )
-                .into());
-            }
-            let deleted: serde_json::Map<String, serde_json::Value> = store
-                .reset()?
-                .into_iter()
-                .map(|(table, n)| (table.to_string(), n.into()))
-                .collect();
-            json(StatusCode::OK, &serde_json::json!({ "deleted": deleted }))
-        }
     }
 }
 

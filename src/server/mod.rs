@@ -5,8 +5,9 @@
 //!   batch into events, each stamped on receipt by [`stamp`]), [`settings`] (the
 //!   document analytics.js loads) and [`errors`] (the answers). Nothing there touches
 //!   the database.
-//! - [`admin`]: the read API, `POST /v1/expect` and `POST /v1/reset` (admin keys), on
-//!   read connections of their own, answered by the query layer ([`crate::api`]).
+//! - [`admin`]: the read API, `POST /v1/expect` and `POST /v1/reset` (admin keys, the
+//!   `Host` check, their CORS), on read connections of their own; [`reads`] answers
+//!   them with the query layer ([`crate::api`]).
 //! - [`writer`]: one thread owns the [`Store`] and an [`Ingestor`](crate::ingest::Ingestor)
 //!   (the pipeline `usercom ingest` uses), checks each request's key and commits queued
 //!   requests in groups; a request is answered only after the commit that holds its
@@ -19,6 +20,7 @@ mod body;
 mod errors;
 mod http;
 mod members;
+mod reads;
 mod request;
 mod routes;
 mod settings;
