@@ -19,13 +19,14 @@ use tokio::sync::oneshot;
 use super::admin::{self, Admin};
 use super::body::{self, MAX_BATCH_BYTES, MAX_EVENT_BYTES, Parsed, Refused};
 use super::errors::{ApiError, answer, json_response, success};
+use super::kept::Source;
 use super::request::{
     basic_auth_key, called_host, client_ip, gzip_encoded, read_body, request_origin,
 };
 use super::routes::{ENDPOINTS, Route, add_cors, preflight, route};
 use super::settings;
 use super::stamp::Receipt;
-use super::writer::{Applied, Job, Payload, Refusal, Source};
+use super::writer::{Applied, Job, Payload, Refusal};
 use crate::semantics::api_key::display_prefix;
 
 /// What the handlers share.

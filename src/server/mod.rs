@@ -19,6 +19,7 @@ mod admin;
 mod body;
 mod errors;
 mod http;
+mod kept;
 mod members;
 mod reads;
 mod request;

@@ -15,12 +15,11 @@ use hyper::body::Bytes;
 use tokio::sync::oneshot;
 
 use super::body::Refused;
-use crate::ingest::{
-    IgnoredValue, IngestOptions, Ingestor, Location, Observer, Rejection, Summary,
-};
+use super::kept::{self, Collector, Noted, Notes, Source};
+use crate::ingest::{IngestOptions, Ingestor, Location, Summary};
 use crate::semantics::api_key::{KeyHolder, refusal};
 use crate::semantics::time::format_timestamp;
-use crate::store::{KeyStatus, MAX_RAW_BYTES, NewRejection, RejectionOutcome, Store};
+use crate::store::{KeyStatus, Store};
 
 /// The events of one request, as the HTTP layer read and stamped them: each event's
 /// JSON text, applied as `usercom ingest` applies an event.
@@ -58,13 +57,6 @@ pub struct Job {
     /// checked; the answer lists them already).
     pub refused: Vec<Refused>,
     pub reply: oneshot::Sender<Reply>,
-}
-
-/// Where a request came from: its path and the client's address.
-#[derive(Debug, Clone, Default)]
-pub struct Source {
-    pub path: String,
-    pub remote: Option<String>,
 }
 
 /// What became of one request's events, once committed.
@@ -140,49 +132,6 @@ const MAX_GROUP_EVENTS: usize = 20_000;
 const LINGER_SHARE: u32 = 10;
 const MAX_LINGER: Duration = Duration::from_millis(50);
 const GAP: Duration = Duration::from_millis(2);
-
-/// A rejected or skipped event of the request being applied.
-struct Noted {
-    item: Option<usize>,
-    reason: String,
-    /// The payload, up to what is kept of it.
-    raw: Vec<u8>,
-    truncated: bool,
-    outcome: RejectionOutcome,
-}
-
-type Notes = Rc<RefCell<Vec<Noted>>>;
-
-/// Collects the rejected and skipped events of the request being applied.
-struct Collector {
-    noted: Notes,
-}
-
-impl Collector {
-    fn note(&mut self, r: &Rejection, raw: &[u8], outcome: RejectionOutcome) {
-        self.noted.borrow_mut().push(Noted {
-            item: r.item,
-            reason: r.reason.clone(),
-            raw: raw[..raw.len().min(MAX_RAW_BYTES)].to_vec(),
-            truncated: r.truncated || raw.len() > MAX_RAW_BYTES,
-            outcome,
-        });
-    }
-}
-
-impl Observer for Collector {
-    fn rejected(&mut self, rejection: &Rejection, raw: &[u8]) -> Result<()> {
-        self.note(rejection, raw, RejectionOutcome::Rejected);
-        Ok(())
-    }
-
-    fn skipped(&mut self, skipped: &Rejection, raw: &[u8]) -> Result<()> {
-        self.note(skipped, raw, RejectionOutcome::Skipped);
-        Ok(())
-    }
-
-    fn ignored(&mut self, _: &IgnoredValue) {}
-}
 
 /// Counts from a summary, to tell what one request added.
 #[derive(Clone, Copy)]
@@ -453,36 +402,11 @@ fn apply_job(
     }
     let after = Counts::of(ingestor.summary());
     let received_at = format_timestamp(request.received_at);
-    for r in &request.refused {
-        store.insert_rejection(&NewRejection {
-            received_at: &received_at,
-            outcome: RejectionOutcome::Rejected,
-            source: &request.source.path,
-            line: None,
-            item: Some(r.item),
-            remote: request.source.remote.as_deref(),
-            reason: &r.reason,
-            raw: &r.raw,
-            truncated: r.truncated,
-        })?;
-    }
-    let mut rejected = Vec::new();
-    for note in std::mem::take(&mut *noted.borrow_mut()) {
-        store.insert_rejection(&NewRejection {
-            received_at: &received_at,
-            outcome: note.outcome,
-            source: &request.source.path,
-            line: None,
-            item: note.item,
-            remote: request.source.remote.as_deref(),
-            reason: &note.reason,
-            raw: &note.raw,
-            truncated: note.truncated,
-        })?;
-        if note.outcome == RejectionOutcome::Rejected {
-            rejected.push((note.item, note.reason));
-        }
-    }
+    let from = (&request.source, received_at.as_str());
+    // The items refused before the pipeline are in the answer already.
+    kept::keep(store, request.refused.iter().map(Noted::from), from)?;
+    let noted = std::mem::take(&mut *noted.borrow_mut());
+    let rejected = kept::keep(store, noted, from)?;
     Ok(Applied {
         received: after.received - before.received,
         applied: after.applied - before.applied,
