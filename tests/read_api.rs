@@ -227,6 +227,18 @@ fn only_an_active_admin_key_in_the_authorization_header_reads() {
     // An admin key still writes events.
     let admin = admin_key(&db);
     post(&server, &admin, "/v1/identify", &json!({"userId": "u9"})).assert_ok();
+    // ... in the Authorization header only: not as a body's writeKey, not in a URL.
+    let body = json!({"writeKey": admin, "userId": "u9", "event": "X"}).to_string();
+    let in_body = request(server.addr, "POST", "/v1/track", &[], body.as_bytes());
+    let message = in_body.assert_error(403, "forbidden");
+    assert!(message.contains("Authorization header"), "{message}");
+    let settings = format!("/v1/projects/{admin}/settings");
+    assert_eq!(request(server.addr, "GET", &settings, &[], b"").status, 403);
+    let body = json!({"writeKey": db.key, "userId": "u9", "event": "X"}).to_string();
+    assert_eq!(
+        request(server.addr, "POST", "/v1/track", &[], body.as_bytes()).status,
+        200
+    );
     server.stop();
 }
 

@@ -229,6 +229,7 @@ async fn serve(
         _ => body::batch(body, &receipt)?,
     };
     // The key is checked by the writer, against the database as it is then.
+    let key_in_header = header_key.is_some();
     let key = match (header_key, write_key) {
         (Some(key), _) => key,
         (None, Some(key)) if !key.trim().is_empty() => key.trim().to_string(),
@@ -244,6 +245,7 @@ async fn serve(
         remote: ip,
     };
     let listed = refused.iter().map(|r| (r.item, r.reason.clone())).collect();
+    let key = (key, key_in_header);
     let applied = submit(state, key, payload, origin, received_at, from, refused).await?;
     answer(*route == Route::Batch, applied, listed)
 }
@@ -251,7 +253,7 @@ async fn serve(
 /// Queues a request's events for the writer and waits for their commit.
 async fn submit(
     state: &State,
-    key: String,
+    (key, key_in_header): (String, bool),
     payload: Payload,
     origin: Option<String>,
     received_at: chrono::DateTime<Utc>,
@@ -261,6 +263,7 @@ async fn submit(
     let (reply, answered) = oneshot::channel();
     let job = Job {
         key,
+        key_in_header,
         payload,
         origin,
         received_at,
@@ -279,9 +282,10 @@ async fn submit(
 
 /// 403 unless `key` is an active API key (the writer checks it, as for events).
 async fn check_key(state: &State, key: String) -> Result<(), ApiError> {
+    // The settings path carries the key in the URL.
     submit(
         state,
-        key,
+        (key, false),
         Payload::Nothing,
         None,
         Utc::now(),

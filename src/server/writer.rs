@@ -19,7 +19,7 @@ use super::kept::{self, Collector, Noted, Notes, Source};
 use crate::ingest::{IngestOptions, Ingestor, Location, Summary};
 use crate::semantics::api_key::{KeyHolder, refusal};
 use crate::semantics::time::format_timestamp;
-use crate::store::{KeyStatus, Store};
+use crate::store::{KeyKind, KeyStatus, Store};
 
 /// The events of one request, as the HTTP layer read and stamped them: each event's
 /// JSON text, applied as `usercom ingest` applies an event.
@@ -46,6 +46,8 @@ impl Payload {
 pub struct Job {
     /// The API key it came with, checked by the writer.
     pub key: String,
+    /// The key came in the Authorization header (not in the body or the URL).
+    pub key_in_header: bool,
     pub payload: Payload,
     /// The request's domain (Origin or Referer header), if it sent one.
     pub origin: Option<String>,
@@ -87,7 +89,8 @@ struct KeyCache {
     /// `PRAGMA data_version` when filled: another connection's commit (a key created
     /// or revoked with the CLI) changes it, and the cache is emptied.
     version: i64,
-    statuses: HashMap<String, KeyStatus>,
+    /// Each key's status, and for an active key its kind.
+    statuses: HashMap<String, (KeyStatus, Option<KeyKind>)>,
 }
 
 /// Keys remembered at most (a flood of made-up keys cannot grow the cache past it).
@@ -104,23 +107,34 @@ impl KeyCache {
         Ok(())
     }
 
-    /// None for an active key; else why it is refused.
-    fn refusal(&mut self, store: &Store, key: &str) -> Result<Option<String>> {
+    /// None for an active key; else why it is refused. An admin key is taken only
+    /// from the Authorization header (`in_header`), never from a body or a URL.
+    fn refusal(&mut self, store: &Store, key: &str, in_header: bool) -> Result<Option<String>> {
         let status = match self.statuses.get(key) {
             Some(status) => status.clone(),
             None => {
                 let status = store.key_status(key)?;
+                let kind = match status {
+                    KeyStatus::Active(_) => store.active_key_kind(key)?,
+                    _ => None,
+                };
                 if self.statuses.len() >= KEY_CACHE_LIMIT {
                     self.statuses.clear();
                 }
-                self.statuses.insert(key.to_string(), status.clone());
-                status
+                self.statuses
+                    .insert(key.to_string(), (status.clone(), kind));
+                (status, kind)
             }
         };
         Ok(match status {
-            KeyStatus::Active(_) => None,
-            KeyStatus::Revoked(id) => Some(refusal(Some(id), KeyHolder::Server)),
-            KeyStatus::Unknown => Some(refusal(None, KeyHolder::Server)),
+            (KeyStatus::Active(_), Some(KeyKind::Admin)) if !in_header => Some(
+                "an admin key is taken only from the Authorization header (HTTP Basic), never \
+                 from a body or a URL: send it there, or use a write key"
+                    .to_string(),
+            ),
+            (KeyStatus::Active(_), _) => None,
+            (KeyStatus::Revoked(id), _) => Some(refusal(Some(id), KeyHolder::Server)),
+            (KeyStatus::Unknown, _) => Some(refusal(None, KeyHolder::Server)),
         })
     }
 }
@@ -299,7 +313,7 @@ fn apply_group(
     if result.is_ok() {
         for job in jobs.by_ref() {
             *sequence += 1;
-            let applied = match keys.refusal(store, &job.key) {
+            let applied = match keys.refusal(store, &job.key, job.key_in_header) {
                 Ok(Some(refusal)) => {
                     refused.push((job.reply, refusal));
                     continue;
