@@ -13,9 +13,10 @@ use foldhash::HashMap;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::semantics::context::UaCache;
+use crate::semantics::delivery::Envelope;
 use crate::semantics::domains::normalize_domain;
 use crate::semantics::event::{Decoded, WireEvent, decode};
 use crate::semantics::packed::{SharedStrings, pack_user, unpack_user};
@@ -409,13 +410,13 @@ impl<'a> Ingestor<'a> {
                         raw.as_bytes(),
                     );
                 };
-                let shared_context = object.remove("context");
+                let envelope = Envelope::take_from(&mut object);
                 for (index, item) in items.into_iter().enumerate() {
                     let loc = Location {
                         item: Some(index),
                         ..loc
                     };
-                    self.ingest_value(loc, with_batch_context(item, shared_context.as_ref()))?;
+                    self.ingest_value(loc, envelope.apply(item))?;
                 }
                 Ok(())
             }
@@ -446,7 +447,7 @@ impl<'a> Ingestor<'a> {
         let event = match decode(wire, raw, self.options.now) {
             Ok(Decoded::Event(event)) => event,
             Ok(Decoded::Skipped(reason)) => {
-                self.summary.skipped += 1;
+                self.summary.add_skipped(&reason);
                 return Ok(Outcome::Skipped(reason));
             }
             Err(reason) => {
@@ -651,19 +652,6 @@ fn json_error(e: &serde_json::Error) -> String {
     } else {
         format!("invalid JSON: {e}")
     }
-}
-
-/// A batch's top-level `context` applies to each item (the item's own keys win).
-fn with_batch_context(item: Value, shared: Option<&Value>) -> Value {
-    let (Value::Object(mut object), Some(Value::Object(shared))) = (item.clone(), shared) else {
-        return item;
-    };
-    let mut context: Map<String, Value> = shared.clone();
-    if let Some(Value::Object(own)) = object.remove("context") {
-        context.extend(own);
-    }
-    object.insert("context".to_string(), Value::Object(context));
-    Value::Object(object)
 }
 
 /// A first line that opens a JSON document spread over several lines.

@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::context::Context;
+use super::delivery::not_delivered;
 use super::lww::Clock;
 use super::time::{from_unix_seconds, parse_timestamp};
 
@@ -139,6 +140,8 @@ pub struct WireEvent {
     pub traits: Option<Map<String, Value>>,
     pub properties: Option<Map<String, Value>>,
     pub context: Option<Context>,
+    /// Segment's per-destination filter.
+    pub integrations: Option<Value>,
     /// Set on a Segment batch envelope `{"batch": [...]}` sent as one line.
     pub batch: Option<Vec<Value>>,
 }
@@ -207,6 +210,9 @@ pub fn decode(wire: WireEvent, content: &[u8], now: DateTime<Utc>) -> Result<Dec
         }
         Some(other) => return Err(format!("unknown type {other:?}")),
     };
+    if let Some(reason) = wire.integrations.as_ref().and_then(not_delivered) {
+        return Ok(Decoded::Skipped(reason));
+    }
     let time = event_time(&wire, now)?;
     let user_id = non_empty(wire.user_id);
     let anonymous_id = non_empty(wire.anonymous_id);

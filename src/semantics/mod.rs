@@ -4,6 +4,7 @@ pub mod api_key;
 pub mod attributes;
 pub mod company;
 pub mod context;
+pub mod delivery;
 pub mod domains;
 pub mod event;
 pub mod filter;
