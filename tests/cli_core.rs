@@ -884,14 +884,25 @@ fn out_of_range_and_millisecond_times() {
             json!({"type":"page","userId":"u","messageId":"2","timestamp":"+262142-12-31T00:00:00Z"}),
         ]),
     );
-    assert_eq!(code, 1);
+    // A time that cannot be kept is passed over (reported) for the arrival time.
+    assert_eq!(code, 0, "{s}");
+    assert_eq!(s["applied"], 2, "{s}");
+    assert_eq!(s["ignored"][0]["attribute"], "timestamp", "{s}");
     assert!(
-        s["rejections"][0]["reason"]
+        s["ignored"][0]["reason"]
             .as_str()
             .unwrap()
-            .starts_with("timestamp is not")
+            .starts_with("not a time")
     );
-    assert_eq!(env.user("u")["last_seen"], "2026-09-21T14:13:20.500Z");
+    let pages = env.json(&["pages", "list", "--user", "u"]).1;
+    assert!(
+        pages
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["timestamp"] == "2026-09-21T14:13:20.500Z"),
+        "{pages}"
+    );
 }
 
 #[test]

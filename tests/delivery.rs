@@ -78,3 +78,88 @@ fn a_batch_envelope_gives_its_integrations_and_sent_at_to_items_without_their_ow
     env.ingest_text(&key, &format!("{later}\n"));
     assert_eq!(plan(&env, "own"), "pro");
 }
+
+// ---- time and order ----
+
+#[test]
+fn events_without_a_time_apply_in_arrival_order() {
+    let env = Env::new();
+    let key = env.key();
+    let mut lines = Vec::new();
+    for user in 0..6 {
+        for plan in ["free", "pro"] {
+            lines.push(
+                json!({"type":"identify","userId":format!("u{user}"),"traits":{"plan":plan}}),
+            );
+        }
+    }
+    // Items of a batch, and files one after the other, arrive in their order too.
+    let batch = json!({"batch": [
+        {"type":"identify","userId":"b","traits":{"plan":"first"}},
+        {"type":"identify","userId":"b","traits":{"plan":"second"}}
+    ]});
+    let first = env.write("1.ndjson", &(ndjson(&lines) + &format!("{batch}\n")));
+    let second = env.write(
+        "2.ndjson",
+        &ndjson(&[json!({"type":"identify","userId":"u0","traits":{"plan":"enterprise"}})]),
+    );
+    let (code, summary) = env.ingest(&key, &[&first, &second]);
+    assert_eq!(code, 0, "{summary}");
+    assert_eq!(plan(&env, "u0"), "enterprise");
+    for user in 1..6 {
+        assert_eq!(plan(&env, &format!("u{user}")), "pro", "u{user}");
+    }
+    assert_eq!(plan(&env, "b"), "second");
+}
+
+#[test]
+fn received_at_is_an_arrival_stamp_and_own_times_stay_order_independent() {
+    let env = Env::new();
+    let key = env.key();
+    let at = "2026-10-01T00:00:00Z";
+    let ev = |user: &str, plan: &str, field: &str| {
+        json!({"type":"identify","userId":user,"traits":{"plan":plan},field:at,
+               "messageId":format!("{user}-{plan}")})
+    };
+    let forward = ndjson(&[
+        ev("r", "free", "receivedAt"),
+        ev("r", "pro", "receivedAt"),
+        ev("t", "free", "timestamp"),
+        ev("t", "pro", "timestamp"),
+    ]);
+    env.ingest_text(&key, &forward);
+    assert_eq!(plan(&env, "r"), "pro");
+    let winner = plan(&env, "t");
+    // The same events reversed: equal receivedAt, the later arrival wins; equal own
+    // times, the messageId decides whatever the order.
+    let other = Env::new();
+    let key = other.key();
+    let reversed = ndjson(&[
+        ev("r", "pro", "receivedAt"),
+        ev("r", "free", "receivedAt"),
+        ev("t", "pro", "timestamp"),
+        ev("t", "free", "timestamp"),
+    ]);
+    other.ingest_text(&key, &reversed);
+    assert_eq!(plan(&other, "r"), "free");
+    assert_eq!(plan(&other, "t"), winner);
+}
+
+#[test]
+fn an_unreadable_timestamp_falls_back_with_a_warning() {
+    let env = Env::new();
+    let key = env.key();
+    let text = ndjson(&[
+        json!({"type":"identify","userId":"w","timestamp":"next tuesday",
+               "sentAt":"2026-10-03T00:00:00Z","traits":{"plan":"late"}}),
+        json!({"type":"identify","userId":"w","timestamp":"2026-10-02T00:00:00+02",
+               "traits":{"plan":"early"}}),
+    ]);
+    let (code, summary) = env.ingest_text(&key, &text);
+    assert_eq!(summary["applied"], 2, "{summary}");
+    assert_eq!(summary["rejected"], 0, "{summary}");
+    assert_eq!(summary["ignored_values"], 1, "{summary}");
+    assert_eq!(summary["ignored"][0]["attribute"], "timestamp", "{summary}");
+    assert_eq!(code, 0);
+    assert_eq!(plan(&env, "w"), "late");
+}

@@ -902,3 +902,31 @@ fn shutdown_keeps_every_acknowledged_event() {
         );
     }
 }
+
+#[test]
+fn events_without_a_time_apply_request_by_request() {
+    let db = Db::new();
+    let server = Server::start(&db.path, &[]);
+    let key = db.key.clone();
+    // Requests back to back often share a millisecond: the later one still wins.
+    for user in 0..6 {
+        for plan in ["free", "pro"] {
+            let identify = json!({"userId": format!("o{user}"), "traits": {"plan": plan}});
+            post(&server, &key, "/v1/identify", &identify).assert_ok();
+        }
+    }
+    let batch = json!({"batch": [
+        {"type": "identify", "userId": "ob", "traits": {"plan": "first"}},
+        {"type": "identify", "userId": "ob", "traits": {"plan": "second"}}
+    ]});
+    post(&server, &key, "/v1/batch", &batch).assert_ok();
+    for user in 0..6 {
+        let profile = db.json(&["users", "show", &format!("o{user}")]);
+        assert_eq!(profile["attributes"]["plan"], "pro", "{profile}");
+    }
+    assert_eq!(
+        db.json(&["users", "show", "ob"])["attributes"]["plan"],
+        "second"
+    );
+    server.stop();
+}

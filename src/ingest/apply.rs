@@ -32,6 +32,7 @@ impl Ingestor<'_> {
     }
 
     pub(super) fn apply(&mut self, loc: Location<'_>, event: &Event) -> Result<()> {
+        self.report_ignored(loc, &event.ignored);
         let user = self.resolve_user(event)?;
         self.apply_user_changes(loc, user, event)?;
         match event.kind {

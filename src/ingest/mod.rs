@@ -8,6 +8,8 @@ mod apply;
 mod registry;
 mod source;
 mod summary;
+#[cfg(test)]
+mod tests;
 
 use foldhash::HashMap;
 
@@ -19,6 +21,7 @@ use crate::semantics::context::UaCache;
 use crate::semantics::delivery::Envelope;
 use crate::semantics::domains::normalize_domain;
 use crate::semantics::event::{Decoded, WireEvent, decode};
+use crate::semantics::lww::Clock;
 use crate::semantics::packed::{SharedStrings, pack_user, unpack_user};
 use crate::semantics::{company::CompanyProfile, profile::UserProfile};
 use crate::store::{RowWrite, Store};
@@ -192,6 +195,10 @@ pub struct Ingestor<'a> {
     next_user_ref: i64,
     pending: usize,
     data_version: i64,
+    /// Where this run's arrival sequence starts: see [`Ingestor::next_arrival`].
+    arrival_base: i64,
+    /// Arrival-stamped events so far.
+    arrivals: i64,
 }
 
 impl<'a> Ingestor<'a> {
@@ -226,6 +233,8 @@ impl<'a> Ingestor<'a> {
             next_user_ref: 0,
             pending: 0,
             data_version: i64::MIN,
+            arrival_base: Utc::now().timestamp_nanos_opt().unwrap_or(0),
+            arrivals: 0,
         })
     }
 
@@ -445,7 +454,12 @@ impl<'a> Ingestor<'a> {
 
     fn ingest_wire(&mut self, loc: Location<'_>, wire: WireEvent, raw: &[u8]) -> Result<Outcome> {
         let event = match decode(wire, raw, self.options.now) {
-            Ok(Decoded::Event(event)) => event,
+            Ok(Decoded::Event(mut event)) => {
+                if event.arrival_stamped {
+                    event.clock = Clock::arrival(event.time, self.next_arrival());
+                }
+                event
+            }
             Ok(Decoded::Skipped(reason)) => {
                 self.summary.add_skipped(&reason);
                 return Ok(Outcome::Skipped(reason));
@@ -488,6 +502,17 @@ impl<'a> Ingestor<'a> {
             self.evict();
         }
         Ok(Outcome::Applied)
+    }
+
+    /// The arrival sequence of the next event stamped with its arrival time (or
+    /// `receivedAt`): among equal stamps the later arrival wins, in this run (input
+    /// after input, line after line, item after item; request after request on a
+    /// server) and against earlier runs, whose sequences are all lower: each run's
+    /// starts at its start time in nanoseconds, and no run takes events faster than
+    /// one a nanosecond.
+    fn next_arrival(&mut self) -> i64 {
+        self.arrivals += 1;
+        self.arrival_base.saturating_add(self.arrivals)
     }
 
     /// Writes what is cached and commits the open transaction, if any.

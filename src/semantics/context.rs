@@ -5,8 +5,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::event::Loose;
 use super::profile::UserField;
+use super::wire::{Lenient, Loose};
 
 /// The parts of an event's `context` this destination reads, decoded directly (the
 /// rest, such as `library` or `campaign`, is skipped). A part of an unexpected shape
@@ -24,102 +24,6 @@ pub struct Context {
     pub page: Lenient<PageContext>,
     pub traits: Lenient<Map<String, Value>>,
     pub personas: Lenient<Personas>,
-}
-
-/// A context part: its value when it has the expected shape, else nothing.
-#[derive(Debug, Clone)]
-pub struct Lenient<T>(pub Option<T>);
-
-impl<T> Default for Lenient<T> {
-    fn default() -> Self {
-        Lenient(None)
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(LenientVisitor(std::marker::PhantomData))
-    }
-}
-
-/// Decodes the expected shape in one pass (no buffering), and skips any other.
-struct LenientVisitor<T>(std::marker::PhantomData<T>);
-
-impl<'de, T: Deserialize<'de>> LenientVisitor<T> {
-    fn scalar<V, E>(value: V) -> Result<Lenient<T>, E>
-    where
-        V: serde::de::IntoDeserializer<'de, serde::de::value::Error>,
-    {
-        Ok(Lenient(T::deserialize(value.into_deserializer()).ok()))
-    }
-}
-
-impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for LenientVisitor<T> {
-    type Value = Lenient<T>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        // Every part type takes any map (its fields are lenient themselves), or buffers
-        // it whole before failing (scalars): the map is consumed either way.
-        let decoded = T::deserialize(serde::de::value::MapAccessDeserializer::new(map));
-        Ok(Lenient(decoded.ok()))
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-        Ok(Lenient(None))
-    }
-
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Self::scalar(v.to_string())
-    }
-
-    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Self::scalar(v)
-    }
-
-    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Self::scalar(v)
-    }
-
-    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Self::scalar(v)
-    }
-
-    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Self::scalar(v)
-    }
-
-    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Self::scalar(v)
-    }
-
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Lenient(None))
-    }
-
-    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Lenient(None))
-    }
-}
-
-impl<T> Lenient<T> {
-    pub fn get(&self) -> Option<&T> {
-        self.0.as_ref()
-    }
-}
-
-impl Lenient<Loose> {
-    /// The value as text (numbers and booleans written out).
-    pub fn text(&self) -> Option<String> {
-        self.0
-            .as_ref()
-            .map(Loose::to_text)
-            .filter(|s| !s.trim().is_empty())
-    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

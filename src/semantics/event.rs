@@ -8,7 +8,9 @@ use sha2::{Digest, Sha256};
 use super::context::Context;
 use super::delivery::not_delivered;
 use super::lww::Clock;
-use super::time::{from_unix_seconds, parse_timestamp};
+use super::profile::Ignored;
+use super::time::{from_unix_seconds, parse_timestamp, skew_corrected};
+use super::wire::Loose;
 
 /// The call types this destination applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,97 +28,6 @@ impl Kind {
             Kind::Page => "page",
             Kind::Track => "track",
             Kind::Group => "group",
-        }
-    }
-}
-
-/// A string or a number where Segment expects a string (ids, timestamps); sources
-/// that send numbers are common enough to accept.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Loose {
-    Text(String),
-    Int(i64),
-    Float(f64),
-    Bool(bool),
-}
-
-impl<'de> Deserialize<'de> for Loose {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct LooseVisitor;
-        impl<'de> serde::de::Visitor<'de> for LooseVisitor {
-            type Value = Loose;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a string or a number")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Loose, E> {
-                Ok(Loose::Text(v.to_string()))
-            }
-            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Loose, E> {
-                Ok(Loose::Text(v))
-            }
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Loose, E> {
-                Ok(Loose::Int(v))
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Loose, E> {
-                Ok(i64::try_from(v).map_or(Loose::Float(v as f64), Loose::Int))
-            }
-            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Loose, E> {
-                Ok(Loose::Float(v))
-            }
-            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Loose, E> {
-                Ok(Loose::Bool(v))
-            }
-            // Read past an object or array before refusing it, so that a caller that
-            // tolerates the refusal (a lenient context part) can carry on.
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Loose, A::Error> {
-                while map
-                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Err(serde::de::Error::invalid_type(
-                    serde::de::Unexpected::Map,
-                    &self,
-                ))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<Loose, A::Error> {
-                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Err(serde::de::Error::invalid_type(
-                    serde::de::Unexpected::Seq,
-                    &self,
-                ))
-            }
-        }
-        d.deserialize_any(LooseVisitor)
-    }
-}
-
-impl Loose {
-    fn into_text(self) -> String {
-        match self {
-            Loose::Text(s) => s,
-            other => other.to_text(),
-        }
-    }
-
-    pub fn to_text(&self) -> String {
-        match self {
-            Loose::Text(s) => s.clone(),
-            Loose::Int(n) => n.to_string(),
-            Loose::Float(x) => x.to_string(),
-            Loose::Bool(b) => b.to_string(),
-        }
-    }
-
-    pub fn as_str(&self) -> Option<&str> {
-        match self {
-            Loose::Text(s) => Some(s),
-            _ => None,
         }
     }
 }
@@ -165,6 +76,10 @@ pub struct Event {
     pub name: Option<String>,
     pub group_id: Option<String>,
     pub context: Context,
+    /// Its time is an arrival stamp ([`EventTime::arrival`]).
+    pub arrival_stamped: bool,
+    /// Values of the event that were passed over (reported, not applied).
+    pub ignored: Vec<Ignored>,
 }
 
 impl Event {
@@ -195,7 +110,7 @@ pub enum Decoded {
 const SKIPPED_TYPES: &[&str] = &["alias", "screen"];
 
 /// Validates a wire event. `content` is the event's raw text, from which a messageId is
-/// derived when none was sent; `now` is the time of last resort.
+/// derived when none was sent; `now` is the arrival time, the time of last resort.
 pub fn decode(wire: WireEvent, content: &[u8], now: DateTime<Utc>) -> Result<Decoded, String> {
     let kind = match wire.kind.as_deref().map(str::trim) {
         None | Some("") => return Err("missing \"type\"".to_string()),
@@ -213,7 +128,11 @@ pub fn decode(wire: WireEvent, content: &[u8], now: DateTime<Utc>) -> Result<Dec
     if let Some(reason) = wire.integrations.as_ref().and_then(not_delivered) {
         return Ok(Decoded::Skipped(reason));
     }
-    let time = event_time(&wire, now)?;
+    let EventTime {
+        time,
+        arrival: arrival_stamped,
+        ignored,
+    } = event_time(&wire, now);
     let user_id = non_empty(wire.user_id);
     let anonymous_id = non_empty(wire.anonymous_id);
     if user_id.is_none() && anonymous_id.is_none() {
@@ -256,6 +175,8 @@ pub fn decode(wire: WireEvent, content: &[u8], now: DateTime<Utc>) -> Result<Dec
         name,
         group_id,
         context,
+        arrival_stamped,
+        ignored,
     })))
 }
 
@@ -268,32 +189,64 @@ fn non_empty(value: Option<Loose>) -> Option<String> {
     }
 }
 
-/// `timestamp`, else `originalTimestamp`, else `sentAt`, else `receivedAt`, else now.
-fn event_time(wire: &WireEvent, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
-    let candidates = [
-        ("timestamp", &wire.timestamp),
-        ("originalTimestamp", &wire.original_timestamp),
-        ("sentAt", &wire.sent_at),
-        ("receivedAt", &wire.received_at),
-    ];
-    for (field, value) in candidates {
+/// When an event happened, and how that was decided.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventTime {
+    pub time: DateTime<Utc>,
+    /// The time is an arrival stamp (`receivedAt`, or the arrival time itself): among
+    /// equal stamps the later arrival wins.
+    pub arrival: bool,
+    /// Time fields that could not be read (passed over for the next).
+    pub ignored: Vec<Ignored>,
+}
+
+/// The event-time rule, the one place for every front-end: `timestamp`; else
+/// `originalTimestamp` corrected by `sentAt` and `receivedAt` when both are there
+/// (Segment's clock-skew correction); else `originalTimestamp`; else `sentAt`; else
+/// `receivedAt`; else `arrival` (the time the event arrived). A field that cannot be
+/// read (or is empty) is reported and the next one used.
+pub fn event_time(wire: &WireEvent, arrival: DateTime<Utc>) -> EventTime {
+    let mut ignored = Vec::new();
+    let mut read = |field: &str, value: &Option<Loose>| {
+        let value = value.as_ref()?;
         let parsed = match value {
-            None => continue,
-            Some(Loose::Text(text)) => parse_timestamp(text),
-            Some(Loose::Int(n)) => from_unix_seconds(*n as f64),
-            Some(Loose::Float(x)) => from_unix_seconds(*x),
-            Some(Loose::Bool(_)) => None,
+            Loose::Text(text) => parse_timestamp(text),
+            Loose::Int(n) => from_unix_seconds(*n as f64),
+            Loose::Float(x) => from_unix_seconds(*x),
+            Loose::Bool(_) => None,
         };
-        return parsed.ok_or_else(|| {
+        if parsed.is_none() {
             let shown = match value {
-                Some(Loose::Text(text)) => format!("{text:?}"),
-                Some(other) => other.to_text(),
-                None => String::new(),
+                Loose::Text(text) => Value::String(text.clone()).to_string(),
+                other => other.to_text(),
             };
-            format!("{field} is not an ISO 8601 time (years 1 to 9998): {shown}")
-        });
+            ignored.push(Ignored {
+                attribute: field.to_string(),
+                value: shown,
+                reason: "not a time (ISO 8601, years 1 to 9998, or epoch seconds or \
+                         milliseconds): the next time field is used"
+                    .to_string(),
+            });
+        }
+        parsed
+    };
+    let timestamp = read("timestamp", &wire.timestamp);
+    let original = read("originalTimestamp", &wire.original_timestamp);
+    let sent_at = read("sentAt", &wire.sent_at);
+    let received_at = read("receivedAt", &wire.received_at);
+    let corrected = match (original, sent_at, received_at) {
+        (Some(original), Some(sent), Some(received)) => skew_corrected(original, sent, received),
+        _ => None,
+    };
+    let (time, arrival) = match timestamp.or(corrected).or(original).or(sent_at) {
+        Some(time) => (time, false),
+        None => (received_at.unwrap_or(arrival), true),
+    };
+    EventTime {
+        time,
+        arrival,
+        ignored,
     }
-    Ok(now)
 }
 
 /// A stable messageId for an event sent without one, so replays are not double-counted:
@@ -379,10 +332,53 @@ mod tests {
         let e = event(r#"{"type":"page","userId":"u","receivedAt":"2026-10-04T00:00:00Z"}"#);
         assert_eq!(e.time, parse_timestamp("2026-10-04T00:00:00Z").unwrap());
         assert_eq!(event(r#"{"type":"page","userId":"u"}"#).time, now());
-        let err = decode_str(r#"{"type":"page","userId":"u","timestamp":"soon"}"#).unwrap_err();
+    }
+
+    #[test]
+    fn skew_is_corrected_when_sent_at_and_received_at_are_both_there() {
+        // A device clock a day fast: corrected onto the server's clock.
+        let e = event(
+            r#"{"type":"page","userId":"u","originalTimestamp":"2026-10-02T10:00:00Z","sentAt":"2026-10-02T10:00:05Z","receivedAt":"2026-10-01T10:00:06Z"}"#,
+        );
+        assert_eq!(e.time, parse_timestamp("2026-10-01T10:00:01Z").unwrap());
+        assert!(!e.arrival_stamped);
+        // A timestamp is already corrected: used as it is.
+        let e = event(
+            r#"{"type":"page","userId":"u","timestamp":"2026-10-02T10:00:00Z","originalTimestamp":"2026-10-02T10:00:00Z","sentAt":"2026-10-02T10:00:05Z","receivedAt":"2026-10-01T10:00:06Z"}"#,
+        );
+        assert_eq!(e.time, parse_timestamp("2026-10-02T10:00:00Z").unwrap());
+        // Without receivedAt: originalTimestamp as sent.
+        let e = event(
+            r#"{"type":"page","userId":"u","originalTimestamp":"2026-10-02T10:00:00Z","sentAt":"2026-10-02T10:00:05Z"}"#,
+        );
+        assert_eq!(e.time, parse_timestamp("2026-10-02T10:00:00Z").unwrap());
+    }
+
+    #[test]
+    fn an_unreadable_time_is_reported_and_the_next_one_used() {
+        let e = event(
+            r#"{"type":"page","userId":"u","timestamp":"soon","sentAt":"2026-10-03T00:00:00Z"}"#,
+        );
+        assert_eq!(e.time, parse_timestamp("2026-10-03T00:00:00Z").unwrap());
+        assert_eq!(e.ignored.len(), 1);
+        assert_eq!(e.ignored[0].attribute, "timestamp");
+        assert_eq!(e.ignored[0].value, "\"soon\"");
+        let e = event(r#"{"type":"page","userId":"u","timestamp":"","originalTimestamp":true}"#);
+        assert_eq!(e.time, now());
+        assert!(e.arrival_stamped);
+        assert_eq!(e.ignored.len(), 2);
+    }
+
+    #[test]
+    fn arrival_stamps_are_marked() {
+        assert!(event(r#"{"type":"page","userId":"u"}"#).arrival_stamped);
         assert!(
-            err.starts_with("timestamp is not an ISO 8601 time"),
-            "{err}"
+            event(r#"{"type":"page","userId":"u","receivedAt":"2026-10-04T00:00:00Z"}"#)
+                .arrival_stamped
+        );
+        assert!(
+            !event(r#"{"type":"page","userId":"u","sentAt":"2026-10-04T00:00:00Z"}"#)
+                .arrival_stamped
         );
     }
 

@@ -12,3 +12,4 @@ pub mod lww;
 pub mod packed;
 pub mod profile;
 pub mod time;
+pub mod wire;
