@@ -163,3 +163,51 @@ fn an_unreadable_timestamp_falls_back_with_a_warning() {
     assert_eq!(code, 0);
     assert_eq!(plan(&env, "w"), "late");
 }
+
+// ---- ids ----
+
+#[test]
+fn numeric_ids_keep_their_exact_digits() {
+    let env = Env::new();
+    let key = env.key();
+    let line = |id: &str, plan: &str| {
+        format!(
+            r#"{{"type":"identify","userId":{id},"messageId":{id},"anonymousId":{id},"timestamp":"2026-10-01T00:00:00Z","traits":{{"plan":"{plan}"}}}}"#
+        )
+    };
+    let text = [
+        line("12345678901234567890", "a"),
+        line("12345678901234567891", "b"),
+        format!(
+            r#"{{"batch":[{},{}]}}"#,
+            line("18446744073709551614", "c"),
+            line("18446744073709551615", "d")
+        ),
+        r#"{"type":"group","userId":"12345678901234567890","groupId":9007199254740993,"timestamp":"2026-10-01T00:00:00Z"}"#.to_string(),
+    ]
+    .join("\n");
+    let (code, summary) = env.ingest_text(&key, &text);
+    assert_eq!(code, 0, "{summary}");
+    assert_eq!(summary["applied"], 5, "{summary}");
+    assert_eq!(plan(&env, "12345678901234567890"), "a");
+    assert_eq!(plan(&env, "12345678901234567891"), "b");
+    assert_eq!(plan(&env, "18446744073709551614"), "c");
+    assert_eq!(plan(&env, "18446744073709551615"), "d");
+    let user = env.user("12345678901234567890");
+    assert_eq!(user["anonymous_id"], "12345678901234567890", "{user}");
+    assert_eq!(user["companies"], json!(["9007199254740993"]), "{user}");
+}
+
+#[test]
+fn a_numeric_id_too_large_to_keep_exactly_is_rejected_with_a_reason() {
+    let env = Env::new();
+    let key = env.key();
+    let text = r#"{"type":"identify","userId":123456789012345678901234567890}"#;
+    let (code, summary) = env.ingest_text(&key, &format!("{text}\n"));
+    assert_eq!(code, 1, "{summary}");
+    let reason = summary["rejections"][0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("userId") && reason.contains("string"),
+        "{reason}"
+    );
+}

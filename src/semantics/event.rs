@@ -133,8 +133,8 @@ pub fn decode(wire: WireEvent, content: &[u8], now: DateTime<Utc>) -> Result<Dec
         arrival: arrival_stamped,
         ignored,
     } = event_time(&wire, now);
-    let user_id = non_empty(wire.user_id);
-    let anonymous_id = non_empty(wire.anonymous_id);
+    let user_id = id_text("userId", wire.user_id)?;
+    let anonymous_id = id_text("anonymousId", wire.anonymous_id)?;
     if user_id.is_none() && anonymous_id.is_none() {
         return Err("neither userId nor anonymousId: every call needs one".to_string());
     }
@@ -146,11 +146,11 @@ pub fn decode(wire: WireEvent, content: &[u8], now: DateTime<Utc>) -> Result<Dec
     if kind == Kind::Track && name.is_none() {
         return Err("track without \"event\"".to_string());
     }
-    let group_id = non_empty(wire.group_id);
+    let group_id = id_text("groupId", wire.group_id)?;
     if kind == Kind::Group && group_id.is_none() {
         return Err("group without \"groupId\"".to_string());
     }
-    let message_id = match non_empty(wire.message_id) {
+    let message_id = match id_text("messageId", wire.message_id)? {
         Some(id) => id,
         None => derived_message_id(content),
     };
@@ -178,6 +178,19 @@ pub fn decode(wire: WireEvent, content: &[u8], now: DateTime<Utc>) -> Result<Dec
         arrival_stamped,
         ignored,
     })))
+}
+
+/// An id as text: a number keeps its exact digits; one read as a float past 2^53 may
+/// have lost digits already, so it is refused rather than merged with another id.
+fn id_text(field: &str, value: Option<Loose>) -> Result<Option<String>, String> {
+    if let Some(Loose::Float(x)) = value {
+        if x.abs() >= 9_007_199_254_740_992.0 {
+            return Err(format!(
+                "{field} is a number too large to keep exactly ({x}): send ids as strings"
+            ));
+        }
+    }
+    Ok(non_empty(value))
 }
 
 fn non_empty(value: Option<Loose>) -> Option<String> {
@@ -212,6 +225,7 @@ pub fn event_time(wire: &WireEvent, arrival: DateTime<Utc>) -> EventTime {
         let parsed = match value {
             Loose::Text(text) => parse_timestamp(text),
             Loose::Int(n) => from_unix_seconds(*n as f64),
+            Loose::Uint(_) => None,
             Loose::Float(x) => from_unix_seconds(*x),
             Loose::Bool(_) => None,
         };

@@ -10,6 +10,8 @@ use serde::Deserialize;
 pub enum Loose {
     Text(String),
     Int(i64),
+    /// Past `i64::MAX`: kept exactly (ids such as `12345678901234567890`).
+    Uint(u64),
     Float(f64),
     Bool(bool),
 }
@@ -32,7 +34,7 @@ impl<'de> Deserialize<'de> for Loose {
                 Ok(Loose::Int(v))
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Loose, E> {
-                Ok(i64::try_from(v).map_or(Loose::Float(v as f64), Loose::Int))
+                Ok(i64::try_from(v).map_or(Loose::Uint(v), Loose::Int))
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Loose, E> {
                 Ok(Loose::Float(v))
@@ -82,6 +84,7 @@ impl Loose {
         match self {
             Loose::Text(s) => s.clone(),
             Loose::Int(n) => n.to_string(),
+            Loose::Uint(n) => n.to_string(),
             Loose::Float(x) => x.to_string(),
             Loose::Bool(b) => b.to_string(),
         }
