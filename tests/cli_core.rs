@@ -406,8 +406,8 @@ fn page_counts_views_and_last_seen_only_moves_forward() {
     assert_eq!(u["page_views"], 2);
     assert_eq!(u["last_seen"], "2026-10-05T00:00:00.000Z");
     assert_eq!(
-        u["current_url"], "https://x.com/old",
-        "context fields come from every call type"
+        u["current_url"], "https://x.com/pricing",
+        "the latest page call's URL, from properties.url without context.page"
     );
     let (_, pages) = env.json(&["pages", "list", "--user", "u1"]);
     let pages = pages.as_array().unwrap();

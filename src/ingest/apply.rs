@@ -185,6 +185,9 @@ impl Ingestor<'_> {
                 .into_iter()
                 .map(|(f, v)| (f, Some(Scalar::Text(v))))
                 .collect();
+        if let Some(url) = event.page_url() {
+            fields.push((UserField::CurrentUrl, Some(Scalar::Text(url.to_string()))));
+        }
         // The profile shows an anonymousId only if that id leads to this profile (it may
         // belong to another identified user).
         if let Some(anon) = &event.anonymous_id {

@@ -133,7 +133,8 @@ impl UaCache {
     }
 }
 
-/// The profile fields an event's context sets (only those present).
+/// The profile fields an event's context sets (only those present); `current_url` is
+/// the event's (`Event::page_url`).
 pub fn context_fields(context: &Context, ua: Option<&UaInfo>) -> Vec<(UserField, String)> {
     let mut out = Vec::with_capacity(11);
     let mut put = |field, value: Option<String>| {
@@ -185,10 +186,6 @@ pub fn context_fields(context: &Context, ua: Option<&UaInfo>) -> Vec<(UserField,
         ua.and_then(|u| u.browser_version.clone()),
     );
     put(UserField::Timezone, context.timezone.text());
-    put(
-        UserField::CurrentUrl,
-        context.page.get().and_then(|p| p.url.text()),
-    );
     out
 }
 
@@ -259,7 +256,6 @@ mod tests {
         assert_eq!(f[&UserField::BrowserFamily], "Chrome");
         assert_eq!(f[&UserField::BrowserVersion], "120.0.0.0");
         assert_eq!(f[&UserField::Timezone], "Europe/Warsaw");
-        assert_eq!(f[&UserField::CurrentUrl], "https://shop.example.com/cart");
     }
 
     #[test]
@@ -294,7 +290,6 @@ mod tests {
         assert_eq!(f.get(&UserField::Language).map(String::as_str), Some("7"));
         assert!(!f.contains_key(&UserField::Os));
         assert!(!f.contains_key(&UserField::IpAddress));
-        assert!(!f.contains_key(&UserField::CurrentUrl));
     }
 
     #[test]

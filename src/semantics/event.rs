@@ -83,9 +83,23 @@ pub struct Event {
 }
 
 impl Event {
-    /// The page URL the event was sent from (`context.page.url`).
+    /// The page URL the event was sent from: `context.page.url`, else, on a page call,
+    /// `properties.url` (server-side libraries send no `context.page`).
     pub fn page_url(&self) -> Option<&str> {
-        self.context.page.get()?.url.get()?.as_str()
+        let from_context = self
+            .context
+            .page
+            .get()
+            .and_then(|page| page.url.get()?.as_str())
+            .filter(|url| !url.trim().is_empty());
+        from_context.or_else(|| match self.kind {
+            Kind::Page => self
+                .properties
+                .get("url")
+                .and_then(Value::as_str)
+                .filter(|url| !url.trim().is_empty()),
+            _ => None,
+        })
     }
 
     /// The Engage audience this identify reports membership of, if any.

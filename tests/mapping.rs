@@ -1,0 +1,122 @@
+//! Black-box tests of how traits, properties and context map to profiles and companies.
+
+mod common;
+
+use common::Env;
+use serde_json::{Value, json};
+
+fn ndjson(events: &[Value]) -> String {
+    events.iter().map(|e| format!("{e}\n")).collect()
+}
+
+/// An identify at day `day` of October 2026.
+fn identify(user: &str, day: u32, traits: Value) -> Value {
+    json!({"type":"identify","userId":user,"messageId":format!("{user}-{day}"),
+           "timestamp":format!("2026-10-{day:02}T00:00:00Z"),"traits":traits})
+}
+
+#[test]
+fn a_full_name_sets_both_names_and_one_word_clears_the_last() {
+    let env = Env::new();
+    let key = env.key();
+    let (code, summary) = env.ingest_text(
+        &key,
+        &ndjson(&[
+            identify("n1", 1, json!({"name": "Ada Lovelace"})),
+            identify("n1", 2, json!({"name": "Cher"})),
+            identify("n2", 1, json!({"name": "Ada Lovelace"})),
+            identify("n2", 2, json!({"name": null})),
+            identify("n3", 1, json!({"name": "Ada Lovelace"})),
+            identify("n3", 2, json!({"name": 42})),
+            identify(
+                "n4",
+                1,
+                json!({"name": "Augusta Ada King", "first_name": "Ada",
+                                      "last_name": "Lovelace"}),
+            ),
+        ]),
+    );
+    assert_eq!(code, 0, "{summary}");
+    let n1 = env.user("n1");
+    assert_eq!(
+        (n1["first_name"].clone(), n1["last_name"].clone()),
+        (json!("Cher"), Value::Null)
+    );
+    let n2 = env.user("n2");
+    assert_eq!(
+        (n2["first_name"].clone(), n2["last_name"].clone()),
+        (Value::Null, Value::Null)
+    );
+    let n3 = env.user("n3");
+    assert_eq!(n3["first_name"], "Ada");
+    assert_eq!(n3["last_name"], "Lovelace");
+    assert!(n3["attributes"].get("name").is_none(), "{n3}");
+    assert_eq!(summary["ignored_values"], 1, "{summary}");
+    assert_eq!(summary["ignored"][0]["attribute"], "name", "{summary}");
+    let n4 = env.user("n4");
+    assert_eq!(n4["first_name"], "Ada");
+    assert_eq!(n4["last_name"], "Lovelace");
+    assert_eq!(n4["attributes"]["name"], "Augusta Ada King", "{n4}");
+}
+
+#[test]
+fn ids_inside_traits_are_identities_not_attributes() {
+    let env = Env::new();
+    let key = env.key();
+    let ctx = json!({"traits": {"userId": "m1", "anonymousId": "a-m1", "id": "m1", "plan": "pro"}});
+    env.ingest_text(
+        &key,
+        &ndjson(&[
+            json!({"type":"track","userId":"m1","anonymousId":"a-m1","event":"Opened","context":ctx}),
+            json!({"type":"identify","userId":"m1","traits":{"id":"m1","userId":"m1","anonymousId":"a-m1","email":"m@x.com"}}),
+        ]),
+    );
+    let user = env.user("m1");
+    assert_eq!(user["attributes"], json!({"plan": "pro"}), "{user}");
+    let (_, defs) = env.json(&["attrs", "list"]);
+    let names: Vec<&str> = defs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["name"].as_str())
+        .collect();
+    for id in ["id", "userId", "anonymousId", "user_id", "anonymous_id"] {
+        assert!(!names.contains(&id), "{names:?}");
+    }
+}
+
+#[test]
+fn a_page_call_without_context_page_takes_its_url_from_properties() {
+    let env = Env::new();
+    let key = env.key();
+    env.ingest_text(
+        &key,
+        &ndjson(&[json!({"type":"page","userId":"p1","name":"Pricing",
+            "properties":{"url":"https://shop.example.com/pricing","path":"/pricing"}})]),
+    );
+    assert_eq!(
+        env.user("p1")["current_url"],
+        "https://shop.example.com/pricing"
+    );
+}
+
+#[test]
+fn gender_takes_user_com_s_numeric_codes() {
+    let env = Env::new();
+    let key = env.key();
+    let (code, summary) = env.ingest_text(
+        &key,
+        &ndjson(&[
+            identify("g1", 1, json!({"gender": 1})),
+            identify("g2", 1, json!({"gender": 2})),
+            identify("g3", 1, json!({"gender": "3"})),
+            identify("g4", 1, json!({"gender": 4})),
+        ]),
+    );
+    assert_eq!(code, 0, "{summary}");
+    assert_eq!(env.user("g1")["gender"], "unknown");
+    assert_eq!(env.user("g2")["gender"], "male");
+    assert_eq!(env.user("g3")["gender"], "female");
+    assert_eq!(env.user("g4")["gender"], Value::Null);
+    assert_eq!(summary["ignored_values"], 1, "{summary}");
+}
