@@ -211,3 +211,43 @@ fn a_numeric_id_too_large_to_keep_exactly_is_rejected_with_a_reason() {
         "{reason}"
     );
 }
+
+// ---- trusted domains ----
+
+#[test]
+fn trusted_domains_check_scheme_less_urls_and_page_properties() {
+    let env = Env::new();
+    let key = env.key();
+    env.cmd()
+        .args(["domains", "add", "example.com"])
+        .assert()
+        .success();
+    let page = |user: &str, context_url: Option<&str>, property_url: Option<&str>| {
+        let mut event = json!({"type":"page","userId":user,"messageId":user});
+        if let Some(url) = context_url {
+            event["context"] = json!({"page": {"url": url}});
+        }
+        if let Some(url) = property_url {
+            event["properties"] = json!({"url": url});
+        }
+        event
+    };
+    let (code, summary) = env.ingest_text(
+        &key,
+        &ndjson(&[
+            page("protocol-relative", Some("//evil.net/x"), None),
+            page("scheme-less", Some("evil.net/x"), None),
+            page("with-port", Some("evil.net:8080/x"), None),
+            page("server-side", None, Some("https://evil.net/pricing")),
+            page("trusted", Some("//shop.example.com/x"), None),
+            page("trusted-properties", None, Some("example.com/pricing")),
+        ]),
+    );
+    assert_eq!(code, 1, "{summary}");
+    assert_eq!(summary["rejected"], 4, "{summary}");
+    assert_eq!(summary["applied"], 2, "{summary}");
+    for rejection in summary["rejections"].as_array().unwrap() {
+        let reason = rejection["reason"].as_str().unwrap();
+        assert!(reason.contains("evil.net"), "{reason}");
+    }
+}

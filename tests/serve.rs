@@ -930,3 +930,35 @@ fn events_without_a_time_apply_request_by_request() {
     );
     server.stop();
 }
+
+#[test]
+fn trusted_domains_check_scheme_less_page_urls() {
+    let db = Db::new();
+    db.cli(&["domains", "add", "example.com"]);
+    let server = Server::start(&db.path, &[]);
+    for (user, page) in [
+        (
+            "s1",
+            json!({"userId": "s1", "context": {"page": {"url": "//evil.net/x"}}}),
+        ),
+        (
+            "s2",
+            json!({"userId": "s2", "context": {"page": {"url": "evil.net/x"}}}),
+        ),
+        (
+            "s3",
+            json!({"userId": "s3", "properties": {"url": "https://evil.net/x"}}),
+        ),
+    ] {
+        let message = post(&server, &db.key, "/v1/page", &page).assert_error(403, "forbidden");
+        assert!(message.contains("evil.net"), "{user}: {message}");
+    }
+    post(
+        &server,
+        &db.key,
+        "/v1/page",
+        &json!({"userId": "s4", "properties": {"url": "https://shop.example.com/x"}}),
+    )
+    .assert_ok();
+    server.stop();
+}
