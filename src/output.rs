@@ -56,14 +56,57 @@ pub trait Tabular: Serialize {
     fn cells(&self, headers: &[String]) -> Vec<String>;
 }
 
-/// A table with the house style.
-pub fn table(headers: &[&str]) -> Table {
+/// A table with the house style. Every header and cell is made
+/// [`terminal_safe`]: event data fills tables, and must not drive the terminal.
+pub fn table(headers: &[&str]) -> TextTable {
     let mut table = Table::new();
     table
         .load_style(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(headers.to_vec());
-    table
+        .set_header(headers.iter().map(|h| terminal_safe(h)).collect::<Vec<_>>());
+    TextTable(table)
+}
+
+/// A table whose cells are escaped as they are added.
+pub struct TextTable(Table);
+
+impl TextTable {
+    pub fn add_row<S: AsRef<str>>(&mut self, cells: impl IntoIterator<Item = S>) -> &mut Self {
+        self.0.add_row(
+            cells
+                .into_iter()
+                .map(|c| terminal_safe(c.as_ref()))
+                .collect::<Vec<_>>(),
+        );
+        self
+    }
+}
+
+impl std::fmt::Display for TextTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Text from events made inert for a terminal: control characters (C0 such as ESC, BEL,
+/// CR and newline, DEL, C1 such as the one-byte CSI) and bidirectional overrides are
+/// written as `\u{..}` escapes (a backslash doubled), so nothing sent can retitle,
+/// clear or spoof the terminal. JSON, NDJSON and CSV output keep values exact.
+pub fn terminal_safe(text: &str) -> String {
+    let unsafe_char =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(unsafe_char) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Prints a list in the chosen format.
@@ -221,6 +264,20 @@ pub fn print_text(text: impl std::fmt::Display) -> Result<()> {
     writeln!(out, "{text}")?;
     out.flush()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(terminal_safe("plain é ✓"), "plain é ✓");
+        assert_eq!(
+            terminal_safe("\u{1b}]0;x\u{7}\r\n\u{9b}\u{202e}"),
+            "\\u{1b}]0;x\\u{7}\\u{d}\\u{a}\\u{9b}\\u{202e}"
+        );
+    }
 }
 
 /// A cell for an optional value.

@@ -4,7 +4,7 @@ use anyhow::Result;
 use clap::Subcommand;
 
 use crate::Error;
-use crate::output::{Format, ListFormat, Tabular, cell, print_json, print_list};
+use crate::output::{Format, ListFormat, Tabular, cell, print_json, print_list, terminal_safe};
 use crate::semantics::attributes::{AttrType, Scope};
 use crate::store::{AttrDef, Store, UnconvertedValue};
 
@@ -142,7 +142,8 @@ pub fn run(cmd: AttrsCommand, store: &Store, json: bool) -> Result<i32> {
                                 result.unconverted.len()
                             );
                             for u in result.unconverted.iter().take(20) {
-                                eprintln!("  {}: {}", u.owner, u.value);
+                                let line = format!("{}: {}", u.owner, u.value);
+                                eprintln!("  {}", terminal_safe(&line));
                             }
                             eprintln!("See them all with `usercom attrs unconverted {name}`.");
                         }
