@@ -93,11 +93,18 @@ pub fn parse_user_agent(ua: &str) -> UaInfo {
         }
         _ => os,
     });
+    // Android tablets leave "Mobile" out of their user agent.
+    let tablet = parsed.os == "iPad" || (parsed.os == "Android" && !ua.contains("Mobile"));
     let device_type = match parsed.category {
-        "pc" => Some("desktop".to_string()),
-        "smartphone" | "mobilephone" => Some("mobile".to_string()),
-        other => known(other),
-    };
+        "pc" => Some("desktop"),
+        "smartphone" | "mobilephone" if tablet => Some("tablet"),
+        "smartphone" | "mobilephone" => Some("mobile"),
+        "crawler" => Some("bot"),
+        "appliance" => Some(appliance_class(parsed.name)),
+        "misc" => Some("other"),
+        _ => None,
+    }
+    .map(str::to_string);
     let device_name = match parsed.os {
         "iPhone" | "iPad" | "iPod" => Some(parsed.os.to_string()),
         _ => None,
@@ -108,6 +115,48 @@ pub fn parse_user_agent(ua: &str) -> UaInfo {
         os,
         device_type,
         device_name,
+    }
+}
+
+/// woothee's appliances are game consoles and TV sets.
+fn appliance_class(name: &str) -> &'static str {
+    let name = name.to_ascii_lowercase();
+    if ["playstation", "nintendo", "wii", "xbox", "psp"]
+        .iter()
+        .any(|c| name.contains(c))
+    {
+        "console"
+    } else if name.contains("tv") {
+        "tv"
+    } else {
+        "other"
+    }
+}
+
+/// The device types usercom stores, whatever the source calls them.
+pub const DEVICE_TYPES: &[&str] = &[
+    "desktop", "mobile", "tablet", "tv", "console", "bot", "other",
+];
+
+/// `context.device.type` as one of [`DEVICE_TYPES`]: mobile libraries send the platform
+/// (`ios`, `android`), which is a phone unless the model says tablet (an iPad).
+fn device_class(kind: &str, model: Option<&str>) -> &'static str {
+    let kind = kind.trim().to_ascii_lowercase();
+    if let Some(known) = DEVICE_TYPES.iter().find(|t| **t == kind) {
+        return known;
+    }
+    let model = model.unwrap_or("").to_ascii_lowercase();
+    match kind.as_str() {
+        "ios" | "android" | "ipados" if model.contains("ipad") || model.contains("tablet") => {
+            "tablet"
+        }
+        "ipados" => "tablet",
+        "ios" | "android" | "phone" | "smartphone" | "mobilephone" | "handset" => "mobile",
+        "pc" | "computer" | "laptop" | "macos" | "windows" | "linux" => "desktop",
+        "smarttv" | "smart-tv" | "tvos" | "androidtv" | "android-tv" => "tv",
+        "crawler" | "robot" | "spider" => "bot",
+        "game-console" | "gameconsole" => "console",
+        _ => "other",
     }
 }
 
@@ -162,17 +211,21 @@ pub fn context_fields(context: &Context, ua: Option<&UaInfo>) -> Vec<(UserField,
         UserField::Os,
         os_from_context.or_else(|| ua.and_then(|u| u.os.clone())),
     );
+    // The model (`Pixel 8`) over the name, which is often a codename (`shiba`).
     put(
         UserField::DeviceName,
         device
-            .and_then(|d| d.name.text().or_else(|| d.model.text()))
+            .and_then(|d| d.model.text().or_else(|| d.name.text()))
             .or_else(|| ua.and_then(|u| u.device_name.clone())),
     );
+    // The user agent's class where there is one, else the device's type as a class.
     put(
         UserField::DeviceType,
-        device
-            .and_then(|d| d.kind.text())
-            .or_else(|| ua.and_then(|u| u.device_type.clone())),
+        ua.and_then(|u| u.device_type.clone()).or_else(|| {
+            let device = device?;
+            let model = device.model.text().or_else(|| device.name.text());
+            Some(device_class(&device.kind.text()?, model.as_deref()).to_string())
+        }),
     );
     put(UserField::Language, context.locale.text());
     put(UserField::Resolution, resolution);
@@ -230,6 +283,50 @@ mod tests {
     }
 
     #[test]
+    fn device_type_is_a_class_whatever_the_source() {
+        let ipad = "Mozilla/5.0 (iPad; CPU OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1";
+        let android_tablet = "Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+        let bot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
+        let ty = |context: Value| fields(context).get(&UserField::DeviceType).cloned();
+        assert_eq!(ty(json!({"userAgent": ipad})).as_deref(), Some("tablet"));
+        assert_eq!(
+            ty(json!({"userAgent": android_tablet})).as_deref(),
+            Some("tablet")
+        );
+        assert_eq!(ty(json!({"userAgent": bot})).as_deref(), Some("bot"));
+        // The user agent's class wins over a platform name.
+        assert_eq!(
+            ty(json!({"userAgent": SAFARI_IPHONE, "device": {"type": "ios"}})).as_deref(),
+            Some("mobile")
+        );
+        // Mobile libraries: a platform, not a device type.
+        let device = |d: Value| ty(json!({"device": d}));
+        assert_eq!(
+            device(json!({"type": "ios", "model": "iPhone15,2"})).as_deref(),
+            Some("mobile")
+        );
+        assert_eq!(
+            device(json!({"type": "ios", "model": "iPad13,4"})).as_deref(),
+            Some("tablet")
+        );
+        assert_eq!(
+            device(json!({"type": "android", "model": "Pixel 8"})).as_deref(),
+            Some("mobile")
+        );
+        assert_eq!(device(json!({"type": "Tablet"})).as_deref(), Some("tablet"));
+        assert_eq!(device(json!({"type": "phone"})).as_deref(), Some("mobile"));
+        assert_eq!(device(json!({"type": "fridge"})).as_deref(), Some("other"));
+    }
+
+    #[test]
+    fn device_name_prefers_the_model_over_a_codename() {
+        let f = fields(json!({"device": {"name": "shiba", "model": "Pixel 8", "type": "android"}}));
+        assert_eq!(f[&UserField::DeviceName], "Pixel 8");
+        let f = fields(json!({"device": {"name": "Ada's phone"}}));
+        assert_eq!(f[&UserField::DeviceName], "Ada's phone");
+    }
+
+    #[test]
     fn garbage_user_agent_gives_nothing() {
         assert_eq!(parse_user_agent("%%%"), UaInfo::default());
     }
@@ -249,7 +346,11 @@ mod tests {
         assert_eq!(f[&UserField::UserAgent], CHROME_MAC);
         assert_eq!(f[&UserField::Os], "iOS 17.1");
         assert_eq!(f[&UserField::DeviceName], "iPhone15,2");
-        assert_eq!(f[&UserField::DeviceType], "ios");
+        assert_eq!(
+            f[&UserField::DeviceType],
+            "desktop",
+            "the user agent's class"
+        );
         assert_eq!(f[&UserField::Language], "pl-PL");
         assert_eq!(f[&UserField::Resolution], "1920x1080");
         assert_eq!(f[&UserField::IpAddress], "203.0.113.9");
