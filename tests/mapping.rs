@@ -120,3 +120,25 @@ fn gender_takes_user_com_s_numeric_codes() {
     assert_eq!(env.user("g4")["gender"], Value::Null);
     assert_eq!(summary["ignored_values"], 1, "{summary}");
 }
+
+#[test]
+fn a_context_part_that_fails_half_way_is_skipped_with_a_warning() {
+    let env = Env::new();
+    let key = env.key();
+    let line = r#"{"type":"identify","userId":"c1","context":{"os":{"name":"iOS","name":"Android","version":"17"},"locale":"pl-PL","page":{"url":"https://x.com/a","url":"https://x.com/b"},"ip":"203.0.113.9"},"traits":{"plan":"pro"}}"#;
+    let (code, summary) = env.ingest_text(&key, &format!("{line}\n"));
+    assert_eq!(code, 0, "{summary}");
+    assert_eq!(summary["applied"], 1, "{summary}");
+    let warned: Vec<&str> = summary["ignored"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["attribute"].as_str())
+        .collect();
+    assert_eq!(warned, ["context.os", "context.page"], "{summary}");
+    let user = env.user("c1");
+    assert_eq!(user["language"], "pl-PL");
+    assert_eq!(user["ip_address"], "203.0.113.9");
+    assert_eq!(user["os"], Value::Null);
+    assert_eq!(user["attributes"]["plan"], "pro");
+}

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::profile::UserField;
-use super::wire::{Lenient, Loose};
+use super::wire::{Broken, Lenient, Loose};
 
 /// The parts of an event's `context` this destination reads, decoded directly (the
 /// rest, such as `library` or `campaign`, is skipped). A part of an unexpected shape
@@ -63,6 +63,27 @@ pub struct PageContext {
 pub struct Personas {
     pub computation_class: Lenient<Loose>,
     pub computation_key: Lenient<Loose>,
+}
+
+impl Context {
+    /// The parts skipped because they failed to decode half-way, with why.
+    pub fn broken_parts(&self) -> Vec<(&'static str, &Broken)> {
+        [
+            ("context.ip", self.ip.1.as_ref()),
+            ("context.locale", self.locale.1.as_ref()),
+            ("context.userAgent", self.user_agent.1.as_ref()),
+            ("context.timezone", self.timezone.1.as_ref()),
+            ("context.os", self.os.1.as_ref()),
+            ("context.device", self.device.1.as_ref()),
+            ("context.screen", self.screen.1.as_ref()),
+            ("context.page", self.page.1.as_ref()),
+            ("context.traits", self.traits.1.as_ref()),
+            ("context.personas", self.personas.1.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(name, broken)| Some((name, broken?)))
+        .collect()
+    }
 }
 
 /// What a user-agent string tells.

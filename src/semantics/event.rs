@@ -169,6 +169,14 @@ pub fn decode(wire: WireEvent, content: &[u8], now: DateTime<Utc>) -> Result<Dec
         None => derived_message_id(content),
     };
     let mut context = wire.context.unwrap_or_default();
+    let mut ignored = ignored;
+    for (part, broken) in context.broken_parts() {
+        ignored.push(Ignored {
+            attribute: part.to_string(),
+            value: "{…}".to_string(),
+            reason: format!("could not be decoded ({}): skipped", broken.0),
+        });
+    }
     let mut user_traits = context.traits.0.take().unwrap_or_default();
     let mut company_traits = Map::new();
     let traits = wire.traits.unwrap_or_default();

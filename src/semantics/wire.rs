@@ -100,11 +100,16 @@ impl Loose {
 
 /// A context part: its value when it has the expected shape, else nothing.
 #[derive(Debug, Clone)]
-pub struct Lenient<T>(pub Option<T>);
+pub struct Lenient<T>(pub Option<T>, pub Option<Broken>);
+
+/// Why a part that had the expected shape failed to decode half-way (a duplicate key,
+/// say): it is skipped, and the event is still read to its end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Broken(pub String);
 
 impl<T> Default for Lenient<T> {
     fn default() -> Self {
-        Lenient(None)
+        Lenient(None, None)
     }
 }
 
@@ -122,7 +127,10 @@ impl<'de, T: Deserialize<'de>> LenientVisitor<T> {
     where
         V: serde::de::IntoDeserializer<'de, serde::de::value::Error>,
     {
-        Ok(Lenient(T::deserialize(value.into_deserializer()).ok()))
+        Ok(Lenient(
+            T::deserialize(value.into_deserializer()).ok(),
+            None,
+        ))
     }
 }
 
@@ -136,13 +144,36 @@ impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for LenientVisitor<T> {
     fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
         // Every part type takes any map (its fields are lenient themselves), or buffers
         // it whole before failing (scalars): the map is consumed either way.
-        let decoded = T::deserialize(serde::de::value::MapAccessDeserializer::new(map));
-        Ok(Lenient(decoded.ok()))
+        let mut tracked = Tracked {
+            inner: map,
+            value_pending: false,
+        };
+        let decoded = T::deserialize(serde::de::value::MapAccessDeserializer::new(&mut tracked));
+        match decoded {
+            Ok(value) => Ok(Lenient(Some(value), None)),
+            Err(e) => {
+                // Read past what the failure left, so the event can be read on.
+                let half_way = tracked.value_pending;
+                if tracked.value_pending {
+                    tracked.inner.next_value::<serde::de::IgnoredAny>()?;
+                }
+                let mut more = false;
+                while tracked
+                    .inner
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {
+                    more = true;
+                }
+                let broken = (half_way || more).then(|| Broken(e.to_string()));
+                Ok(Lenient(None, broken))
+            }
+        }
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-        Ok(Lenient(None))
+        Ok(Lenient(None, None))
     }
 
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
@@ -170,11 +201,39 @@ impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for LenientVisitor<T> {
     }
 
     fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Lenient(None))
+        Ok(Lenient(None, None))
     }
 
     fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Lenient(None))
+        Ok(Lenient(None, None))
+    }
+}
+
+/// A map that knows whether a key was read without its value (where a decoding that
+/// fails half-way leaves it).
+struct Tracked<A> {
+    inner: A,
+    value_pending: bool,
+}
+
+impl<'de, A: serde::de::MapAccess<'de>> serde::de::MapAccess<'de> for &mut Tracked<A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: serde::de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        let key = self.inner.next_key_seed(seed)?;
+        self.value_pending = key.is_some();
+        Ok(key)
+    }
+
+    fn next_value_seed<V: serde::de::DeserializeSeed<'de>>(
+        &mut self,
+        seed: V,
+    ) -> Result<V::Value, A::Error> {
+        self.value_pending = false;
+        self.inner.next_value_seed(seed)
     }
 }
 
