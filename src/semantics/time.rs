@@ -5,7 +5,15 @@ use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, TimeZone, Timelike, U
 /// Parses an ISO 8601 / RFC 3339 timestamp. A timestamp without an offset is UTC;
 /// a date alone is midnight UTC.
 pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
-    parse_any(text).filter(in_range)
+    parse_any(text).map(|(_, time)| time).filter(in_range)
+}
+
+/// The calendar date a timestamp was written with, before any offset moves it to UTC:
+/// `1990-05-01T00:00:00+02:00` is 1990-05-01 (epoch numbers: their UTC date).
+pub fn parse_written_date(text: &str) -> Option<NaiveDate> {
+    parse_any(text)
+        .filter(|(_, time)| in_range(time))
+        .map(|(date, _)| date)
 }
 
 /// Years 1 to 9998: stored text keeps four year digits (text order is time order) and a
@@ -19,11 +27,11 @@ fn in_range(time: &DateTime<Utc>) -> bool {
 /// fraction digits, offsets `Z`, `+02`, `+0200`, `+02:00` (none: UTC), a date alone
 /// (midnight UTC); a string of digits is epoch seconds (10), milliseconds (13) or an
 /// ISO basic date (8). Impossible values (month 13, second 60 outside a leap second)
-/// are no time.
-fn parse_any(text: &str) -> Option<DateTime<Utc>> {
+/// are no time. Gives the date as written and the instant.
+fn parse_any(text: &str) -> Option<(NaiveDate, DateTime<Utc>)> {
     let text = text.trim();
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        return match text.len() {
+        let time = match text.len() {
             8 => NaiveDate::parse_from_str(text, "%Y%m%d")
                 .ok()
                 .and_then(|d| d.and_hms_opt(0, 0, 0))
@@ -31,6 +39,7 @@ fn parse_any(text: &str) -> Option<DateTime<Utc>> {
             10 | 13 => from_unix_seconds(text.parse::<i64>().ok()? as f64),
             _ => None,
         };
+        return time.map(|t| (t.date_naive(), t));
     }
     let (date, rest) = match text.find(['T', 't', ' ']) {
         Some(at) => (&text[..at], Some(text[at + 1..].trim_start())),
@@ -45,7 +54,7 @@ fn parse_any(text: &str) -> Option<DateTime<Utc>> {
     }
     let date = NaiveDate::from_ymd_opt(year as i32, month, day)?;
     let Some(rest) = rest else {
-        return Some(Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0)?));
+        return Some((date, Utc.from_utc_datetime(&date.and_hms_opt(0, 0, 0)?)));
     };
     let (clock, offset_seconds) = split_offset(rest)?;
     let mut fields = clock.splitn(3, ':');
@@ -81,9 +90,9 @@ fn parse_any(text: &str) -> Option<DateTime<Utc>> {
         if real != "06-30 23:59:59" && real != "12-31 23:59:59" {
             return None;
         }
-        return utc.with_nanosecond(999_000_000);
+        return Some((date, utc.with_nanosecond(999_000_000)?));
     }
-    Some(utc)
+    Some((date, utc))
 }
 
 /// A run of `min..=max` ASCII digits as a number.
