@@ -142,3 +142,49 @@ fn a_context_part_that_fails_half_way_is_skipped_with_a_warning() {
     assert_eq!(user["os"], Value::Null);
     assert_eq!(user["attributes"]["plan"], "pro");
 }
+
+#[test]
+fn attribute_names_are_trimmed_alike_and_standard_names_refused() {
+    let env = Env::new();
+    let key = env.key();
+    let (code, summary) = env.ingest_text(
+        &key,
+        &ndjson(&[identify(
+            "a1",
+            1,
+            json!({" plan ": "pro", "": "x", "  ": "y"}),
+        )]),
+    );
+    assert_eq!(code, 0, "{summary}");
+    assert_eq!(summary["ignored_values"], 2, "{summary}");
+    let user = env.user("a1");
+    assert_eq!(user["attributes"], json!({"plan": "pro"}), "{user}");
+    // `attrs define` trims the same way: the same attribute.
+    let (code, defined) = env.json(&["attrs", "define", "  plan", "--type", "string"]);
+    assert_eq!(code, 0);
+    assert_eq!(defined["previous_type"], "string", "{defined}");
+    for (name, scope) in [
+        ("email", "user"),
+        ("first_name", "user"),
+        ("userId", "user"),
+        ("employees", "company"),
+        ("name", "company"),
+    ] {
+        let out = env
+            .cmd()
+            .args([
+                "attrs", "define", name, "--type", "string", "--scope", scope,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("standard") && stderr.contains(name),
+            "{stderr}"
+        );
+    }
+    // A user's `name` can be a custom attribute (sent with first and last names).
+    let (code, _) = env.json(&["attrs", "define", "name", "--type", "string"]);
+    assert_eq!(code, 0);
+}

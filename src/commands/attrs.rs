@@ -5,7 +5,7 @@ use clap::Subcommand;
 
 use crate::Error;
 use crate::output::{Format, ListFormat, Tabular, cell, print_json, print_list, terminal_safe};
-use crate::semantics::attributes::{AttrType, Scope};
+use crate::semantics::attributes::{AttrType, Scope, attribute_name};
 use crate::store::{AttrDef, Store, UnconvertedValue};
 
 #[derive(Debug, Subcommand)]
@@ -95,15 +95,14 @@ pub fn run(cmd: AttrsCommand, store: &Store, json: bool) -> Result<i32> {
             scope,
             event,
         } => {
-            let name = name.trim().to_string();
-            if name.is_empty() {
-                return Err(Error::Usage("an attribute needs a name".into()).into());
-            }
             let scope = scope.unwrap_or(if event.is_some() {
                 Scope::Event
             } else {
                 Scope::User
             });
+            let name = attribute_name(scope, &name)
+                .map_err(Error::Usage)?
+                .to_string();
             let event = match (scope, event) {
                 (Scope::Event, Some(e)) if !e.trim().is_empty() => Some(e),
                 (Scope::Event, _) => {

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{Cached, Ingestor, Location};
 use crate::ingest::IgnoredValue;
-use crate::semantics::attributes::{AttrType, Scalar, Scope, convert};
+use crate::semantics::attributes::{AttrType, Scalar, Scope, attribute_name, convert};
 use crate::semantics::company::{CompanyField, CompanyProfile, company_trait_changes};
 use crate::semantics::context::{context_fields, user_agent};
 use crate::semantics::domains::{host_of_url, is_trusted};
@@ -238,6 +238,18 @@ impl Ingestor<'_> {
         value: &Value,
         auto_type: AttrType,
     ) -> Result<Option<(i64, Option<Scalar>)>> {
+        let name = match attribute_name(scope, name) {
+            Ok(name) => name,
+            Err(reason) => {
+                let ignored = Ignored {
+                    attribute: name.to_string(),
+                    value: value.to_string(),
+                    reason,
+                };
+                self.report_ignored(loc, &[ignored]);
+                return Ok(None);
+            }
+        };
         let (id, ty) = self
             .registry
             .get_or_create(self.store, scope, event, name, auto_type)?;
@@ -325,9 +337,10 @@ impl Ingestor<'_> {
                 self.typed_value(loc, Scope::Event, name, key, value, AttrType::String)?
             {
                 let _ = id;
+                let key = key.trim();
                 let ty = self.registry_type(name, key);
                 properties.insert(
-                    key.clone(),
+                    key.to_string(),
                     scalar.map(|s| s.to_json(ty)).unwrap_or(Value::Null),
                 );
             }

@@ -153,6 +153,32 @@ impl fmt::Display for Unconvertible {
     }
 }
 
+/// A custom attribute's name as ingest and `attrs define` both take it: trimmed, not
+/// empty, and not the name of a standard field whose trait never becomes a custom
+/// attribute (a user's `email`, a company's `employees`...). The error says why.
+pub fn attribute_name(scope: Scope, raw: &str) -> Result<&str, String> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err("an attribute needs a name (this one is empty)".to_string());
+    }
+    let standard = match scope {
+        // A user's `name` is kept as an attribute when first and last names come too.
+        Scope::User => {
+            (super::profile::USER_STANDARD_TRAITS.contains(&name) && name != "name")
+                || super::profile::IDENTITY_TRAITS.contains(&name)
+        }
+        Scope::Company => super::company::COMPANY_STANDARD_TRAITS.contains(&name),
+        Scope::Event => false,
+    };
+    if standard {
+        return Err(format!(
+            "{name} is a standard {scope} field (or identity), not a custom attribute: its \
+             trait sets the field and never becomes a custom attribute"
+        ));
+    }
+    Ok(name)
+}
+
 /// Converts a sent value to an attribute type. `Ok(None)` is an explicit null (clear).
 pub fn convert(value: &Value, ty: AttrType) -> Result<Option<Scalar>, Unconvertible> {
     if value.is_null() {
@@ -351,6 +377,17 @@ mod tests {
         );
         assert_eq!(ok(json!("-0.000120"), AttrType::Number), json!(-0.00012));
         assert_eq!(ok(json!("1e21"), AttrType::Number), json!(1e21));
+    }
+
+    #[test]
+    fn attribute_names_are_trimmed_and_standard_ones_refused() {
+        assert_eq!(attribute_name(Scope::User, "  plan "), Ok("plan"));
+        assert!(attribute_name(Scope::User, "  ").is_err());
+        assert!(attribute_name(Scope::User, "email").is_err());
+        assert!(attribute_name(Scope::User, "anonymousId").is_err());
+        assert_eq!(attribute_name(Scope::User, "name"), Ok("name"));
+        assert!(attribute_name(Scope::Company, "name").is_err());
+        assert_eq!(attribute_name(Scope::Event, "email"), Ok("email"));
     }
 
     #[test]

@@ -60,7 +60,8 @@ pub struct CompanyProfile {
     pub record: Record,
 }
 
-const COMPANY_STANDARD_TRAITS: &[&str] = &[
+/// Keys group consumes for standard fields; every other trait is a company attribute.
+pub const COMPANY_STANDARD_TRAITS: &[&str] = &[
     "name",
     "email",
     "phone",

@@ -168,7 +168,7 @@ pub(crate) fn location<'a>(
 }
 
 /// Keys identify consumes for standard fields; every other trait is a custom attribute.
-const USER_STANDARD_TRAITS: &[&str] = &[
+pub const USER_STANDARD_TRAITS: &[&str] = &[
     "email",
     "first_name",
     "firstName",
