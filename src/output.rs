@@ -233,10 +233,13 @@ impl ListSink {
             }
             SinkOut::Ndjson(mut out) => out.flush()?,
             SinkOut::Csv(mut csv) => csv.flush()?,
-            SinkOut::Table(rows) => {
+            SinkOut::Table(mut rows) => {
                 let labels = self.labels.as_ref().unwrap_or(&self.headers);
                 let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
                 let mut t = table(&refs);
+                // One line a row: long values are cut to fit the terminal.
+                fit_cells(&refs, &mut rows, terminal_width());
+                t.0.set_content_arrangement(ContentArrangement::Disabled);
                 for row in rows {
                     t.add_row(row);
                 }
@@ -244,6 +247,59 @@ impl ListSink {
             }
         }
         Ok(self.count)
+    }
+}
+
+/// The width tables are fitted to: `COLUMNS` when set, else the terminal's, else 100.
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|w| *w >= 20)
+        .or_else(|| Table::new().width().map(usize::from).filter(|w| *w >= 20))
+        .unwrap_or(100)
+}
+
+/// The narrowest a column is cut to.
+const MIN_COLUMN: usize = 8;
+
+/// Cuts the widest cells (ending them with `…`) until a table of `headers` and `rows`
+/// fits `width` characters, borders included; a column is never cut below its header
+/// or [`MIN_COLUMN`]. Newlines count as escaped (tables print them so).
+fn fit_cells(headers: &[&str], rows: &mut [Vec<String>], width: usize) {
+    let n = headers.len();
+    let len = |s: &str| terminal_safe(s).chars().count();
+    let mut widths: Vec<usize> = headers.iter().map(|h| len(h)).collect();
+    for row in rows.iter() {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(len(cell));
+        }
+    }
+    let floor: Vec<usize> = headers.iter().map(|h| len(h).max(MIN_COLUMN)).collect();
+    // Each column has a space either side and a border after it, plus the first border.
+    let budget = width.saturating_sub(3 * n + 1);
+    while widths.iter().sum::<usize>() > budget {
+        let Some((widest, _)) = widths
+            .iter()
+            .enumerate()
+            .filter(|(i, w)| **w > floor[*i])
+            .max_by_key(|(_, w)| **w)
+        else {
+            break;
+        };
+        widths[widest] -= 1;
+    }
+    for row in rows.iter_mut() {
+        for (cell, w) in row.iter_mut().zip(&widths) {
+            let safe = terminal_safe(cell);
+            if safe.chars().count() > *w {
+                let mut cut: String = safe.chars().take(w.saturating_sub(1)).collect();
+                cut.push('…');
+                *cell = cut;
+            } else {
+                *cell = safe;
+            }
+        }
     }
 }
 
@@ -269,6 +325,19 @@ pub fn print_text(text: impl std::fmt::Display) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cells_are_cut_to_fit() {
+        let mut rows = vec![vec!["a".repeat(60), "short".to_string(), "b".repeat(60)]];
+        fit_cells(&["one", "two", "three"], &mut rows, 80);
+        let total: usize = rows[0].iter().map(|c| c.chars().count()).sum();
+        assert!(total <= 80 - 10, "{rows:?}");
+        assert!(rows[0][0].ends_with('…'));
+        assert_eq!(rows[0][1], "short");
+        let mut rows = vec![vec!["fits".to_string()]];
+        fit_cells(&["one"], &mut rows, 80);
+        assert_eq!(rows[0][0], "fits");
+    }
 
     #[test]
     fn control_characters_are_escaped() {
