@@ -349,6 +349,26 @@ mod tests {
     }
 }
 
+/// `n` and its noun, which agree: "1 value", "2 values".
+pub fn counted(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// "was" or "were", as `n` asks.
+pub fn was(n: impl Into<u64>) -> &'static str {
+    if n.into() == 1 { "was" } else { "were" }
+}
+
+/// What became of the events a batch did not reject: "the other event was applied".
+pub fn the_others_applied(n: u64) -> String {
+    match n {
+        0 => "none applied".to_string(),
+        1 => "the other event was applied".to_string(),
+        n => format!("the other {n} were applied"),
+    }
+}
+
 /// A cell for an optional value.
 pub fn cell(value: Option<&str>) -> String {
     value.unwrap_or("").to_string()

@@ -962,3 +962,20 @@ fn trusted_domains_check_scheme_less_page_urls() {
     .assert_ok();
     server.stop();
 }
+
+#[test]
+fn a_batch_answer_counts_in_words_that_agree() {
+    let db = Db::new();
+    let server = Server::start(&db.path, &[]);
+    let batch = json!({"batch": [
+        {"type": "identify", "userId": "w1"},
+        {"type": "identify"}
+    ]});
+    let answer = post(&server, &db.key, "/v1/batch", &batch);
+    let message = answer.assert_error(400, "invalid_request");
+    assert!(
+        message.starts_with("1 of 2 events rejected, the other event was applied"),
+        "{message}"
+    );
+    server.stop();
+}

@@ -79,3 +79,36 @@ fn users_show_finds_an_email_whatever_its_case() {
         assert_eq!(user["user_id"], "ada");
     }
 }
+
+#[test]
+fn counted_words_agree_with_their_numbers() {
+    let env = Env::new();
+    let key = env.key();
+    let text: String = [
+        json!({"type":"identify","userId":"a","traits":{"score":"12"}}),
+        json!({"type":"identify","userId":"b","traits":{"score":"lots"}}),
+    ]
+    .iter()
+    .map(|e| format!("{e}\n"))
+    .collect();
+    env.ingest_text(&key, &text);
+    let out = env
+        .cmd()
+        .args(["attrs", "define", "score", "--type", "number"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(": 1 value was converted."), "{stderr}");
+    assert!(
+        stderr.contains("1 value could not be converted and was kept aside"),
+        "{stderr}"
+    );
+    let out = env
+        .cmd()
+        .args(["users", "list", "--limit", "1"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("1 user"), "{stderr}");
+    assert!(!stderr.contains("1 users"), "{stderr}");
+}

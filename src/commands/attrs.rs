@@ -4,7 +4,9 @@ use anyhow::Result;
 use clap::Subcommand;
 
 use crate::Error;
-use crate::output::{Format, ListFormat, Tabular, cell, print_json, print_list, terminal_safe};
+use crate::output::{
+    Format, ListFormat, Tabular, cell, counted, print_json, print_list, terminal_safe, was,
+};
 use crate::semantics::attributes::{AttrType, Scope, attribute_name};
 use crate::store::{AttrDef, Store, UnconvertedValue};
 
@@ -132,13 +134,16 @@ pub fn run(cmd: AttrsCommand, store: &Store, json: bool) -> Result<i32> {
                     Some(prev) if prev == ty => eprintln!("{what} is already {ty}."),
                     Some(prev) => {
                         eprintln!(
-                            "Changed {what} from {prev} to {ty}: {} values converted.",
-                            result.converted
+                            "Changed {what} from {prev} to {ty}: {} {} converted.",
+                            counted(result.converted as u64, "value", "values"),
+                            was(result.converted as u64)
                         );
                         if !result.unconverted.is_empty() {
+                            let n = result.unconverted.len() as u64;
                             eprintln!(
-                                "{} values could not be converted and were kept aside:",
-                                result.unconverted.len()
+                                "{} could not be converted and {} kept aside:",
+                                counted(n, "value", "values"),
+                                was(n)
                             );
                             for u in result.unconverted.iter().take(20) {
                                 let line = format!("{}: {}", u.owner, u.value);

@@ -723,8 +723,9 @@ fn answer(
                 status,
                 code,
                 format!(
-                    "{} of {total} events rejected, the other {accepted} were applied: {}{more}",
+                    "{} of {total} events rejected, {}: {}{more}",
                     rejected.len(),
+                    crate::output::the_others_applied(accepted as u64),
                     listed.join("; ")
                 ),
             )
