@@ -165,7 +165,7 @@ pub fn attribute_name(scope: Scope, raw: &str) -> Result<&str, String> {
         // A user's `name` is kept as an attribute when first and last names come too.
         Scope::User => {
             (super::profile::USER_STANDARD_TRAITS.contains(&name) && name != "name")
-                || super::profile::IDENTITY_TRAITS.contains(&name)
+                || super::identity::IDENTITY_TRAITS.contains(&name)
         }
         Scope::Company => super::company::COMPANY_STANDARD_TRAITS.contains(&name),
         Scope::Event => false,

@@ -8,6 +8,7 @@ pub mod delivery;
 pub mod domains;
 pub mod event;
 pub mod filter;
+pub mod identity;
 pub mod lww;
 pub mod packed;
 pub mod profile;

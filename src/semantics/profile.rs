@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::attributes::Scalar;
+use super::identity::IDENTITY_TRAITS;
 use super::lww::{Clock, Lww, offer};
 
 /// A user profile's standard fields, in storage order.
@@ -181,10 +182,6 @@ pub const USER_STANDARD_TRAITS: &[&str] = &[
     "region",
     "city",
 ];
-
-/// Ids that sources put among traits (mobile libraries in `context.traits` on every
-/// call): identities, never custom attributes.
-pub const IDENTITY_TRAITS: &[&str] = &["userId", "anonymousId", "id"];
 
 /// Maps a user's traits to profile changes, as identify does.
 pub fn user_trait_changes(traits: &Map<String, Value>) -> TraitChanges<UserField> {
