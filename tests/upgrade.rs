@@ -34,7 +34,11 @@ fn a_schema_3_database_opens_keeps_its_data_and_takes_new_events() {
     assert_eq!(schema_version(&env), usercom::store::SCHEMA_VERSION);
     let (_, attrs) = env.json(&["attrs", "list"]);
     assert!(
-        attrs.as_array().unwrap().iter().any(|a| a["name"] == "plan"),
+        attrs
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["name"] == "plan"),
         "{attrs}"
     );
     let (_, domains) = env.json(&["domains", "list"]);
@@ -45,7 +49,11 @@ fn a_schema_3_database_opens_keeps_its_data_and_takes_new_events() {
     assert_eq!(summary["applied"], 0, "{summary}");
     assert!(summary["duplicates"].as_u64().unwrap() >= 300, "{summary}");
     assert!(code == 0 || code == 1, "{summary}");
-    assert_eq!(env.user("user-0001"), before, "values stored under the old rules stay");
+    assert_eq!(
+        env.user("user-0001"),
+        before,
+        "values stored under the old rules stay"
+    );
     // New events apply under today's rules.
     let line = json!({"type":"identify","userId":"user-0001","messageId":"after-upgrade",
         "timestamp":"2030-01-01T00:00:00+02","traits":{"name":"Ada"},

@@ -17,8 +17,8 @@ use anyhow::Result;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::semantics::context::UaCache;
 use crate::semantics::delivery::Envelope;
+use crate::semantics::device::UaCache;
 use crate::semantics::domains::normalize_domain;
 use crate::semantics::event::{Decoded, WireEvent, decode};
 use crate::semantics::lww::Clock;

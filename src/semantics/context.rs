@@ -1,10 +1,9 @@
 //! Profile fields taken from an event's `context`, on every call type.
 
-use std::sync::Arc;
-
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::device::{UaInfo, device_class};
 use super::profile::UserField;
 use super::wire::{Broken, Lenient, Loose};
 
@@ -86,123 +85,6 @@ impl Context {
     }
 }
 
-/// What a user-agent string tells.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct UaInfo {
-    pub browser_family: Option<String>,
-    pub browser_version: Option<String>,
-    pub os: Option<String>,
-    pub device_type: Option<String>,
-    pub device_name: Option<String>,
-}
-
-/// Parses a user agent with woothee's built-in rules.
-pub fn parse_user_agent(ua: &str) -> UaInfo {
-    let Some(parsed) = woothee::parser::Parser::new().parse(ua) else {
-        return UaInfo::default();
-    };
-    let known =
-        |s: &str| (!s.is_empty() && s != woothee::woothee::VALUE_UNKNOWN).then(|| s.to_string());
-    let os_name = match parsed.os {
-        "iPhone" | "iPad" | "iPod" => "iOS",
-        other => other,
-    };
-    // Windows names carry their version ("Windows 10"; os_version is "NT 10.0").
-    let os = known(os_name).map(|os| match known(&parsed.os_version) {
-        Some(version) if !os.starts_with("Windows") && !os.contains(&version) => {
-            format!("{os} {version}")
-        }
-        _ => os,
-    });
-    // Android tablets leave "Mobile" out of their user agent.
-    let tablet = parsed.os == "iPad" || (parsed.os == "Android" && !ua.contains("Mobile"));
-    let device_type = match parsed.category {
-        "pc" => Some("desktop"),
-        "smartphone" | "mobilephone" if tablet => Some("tablet"),
-        "smartphone" | "mobilephone" => Some("mobile"),
-        "crawler" => Some("bot"),
-        "appliance" => Some(appliance_class(parsed.name)),
-        "misc" => Some("other"),
-        _ => None,
-    }
-    .map(str::to_string);
-    let device_name = match parsed.os {
-        "iPhone" | "iPad" | "iPod" => Some(parsed.os.to_string()),
-        _ => None,
-    };
-    UaInfo {
-        browser_family: known(parsed.name),
-        browser_version: known(parsed.version),
-        os,
-        device_type,
-        device_name,
-    }
-}
-
-/// woothee's appliances are game consoles and TV sets.
-fn appliance_class(name: &str) -> &'static str {
-    let name = name.to_ascii_lowercase();
-    if ["playstation", "nintendo", "wii", "xbox", "psp"]
-        .iter()
-        .any(|c| name.contains(c))
-    {
-        "console"
-    } else if name.contains("tv") {
-        "tv"
-    } else {
-        "other"
-    }
-}
-
-/// The device types usercom stores, whatever the source calls them.
-pub const DEVICE_TYPES: &[&str] = &[
-    "desktop", "mobile", "tablet", "tv", "console", "bot", "other",
-];
-
-/// `context.device.type` as one of [`DEVICE_TYPES`]: mobile libraries send the platform
-/// (`ios`, `android`), which is a phone unless the model says tablet (an iPad).
-fn device_class(kind: &str, model: Option<&str>) -> &'static str {
-    let kind = kind.trim().to_ascii_lowercase();
-    if let Some(known) = DEVICE_TYPES.iter().find(|t| **t == kind) {
-        return known;
-    }
-    let model = model.unwrap_or("").to_ascii_lowercase();
-    match kind.as_str() {
-        "ios" | "android" | "ipados" if model.contains("ipad") || model.contains("tablet") => {
-            "tablet"
-        }
-        "ipados" => "tablet",
-        "ios" | "android" | "phone" | "smartphone" | "mobilephone" | "handset" => "mobile",
-        "pc" | "computer" | "laptop" | "macos" | "windows" | "linux" => "desktop",
-        "smarttv" | "smart-tv" | "tvos" | "androidtv" | "android-tv" => "tv",
-        "crawler" | "robot" | "spider" => "bot",
-        "game-console" | "gameconsole" => "console",
-        _ => "other",
-    }
-}
-
-/// One parse per distinct user-agent string, bounded in size.
-#[derive(Default)]
-pub struct UaCache {
-    parsed: foldhash::HashMap<String, Arc<UaInfo>>,
-}
-
-impl UaCache {
-    const CAPACITY: usize = 10_000;
-
-    pub fn get(&mut self, ua: &str) -> Arc<UaInfo> {
-        if let Some(info) = self.parsed.get(ua) {
-            return info.clone();
-        }
-        if self.parsed.len() >= Self::CAPACITY {
-            self.parsed.clear();
-        }
-        let info = Arc::new(parse_user_agent(ua));
-        self.parsed.insert(ua.to_string(), info.clone());
-        info
-    }
-}
-
 /// The profile fields an event's context sets (only those present); `current_url` is
 /// the event's (`Event::page_url`).
 pub fn context_fields(context: &Context, ua: Option<&UaInfo>) -> Vec<(UserField, String)> {
@@ -274,6 +156,7 @@ pub fn user_agent(context: &Context) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::semantics::device::parse_user_agent;
     use serde_json::json;
     use std::collections::HashMap;
 
@@ -284,23 +167,6 @@ mod tests {
         let context: Context = serde_json::from_value(context).unwrap();
         let ua = user_agent(&context).map(parse_user_agent);
         context_fields(&context, ua.as_ref()).into_iter().collect()
-    }
-
-    #[test]
-    fn browser_from_user_agent() {
-        let info = parse_user_agent(CHROME_MAC);
-        assert_eq!(info.browser_family.as_deref(), Some("Chrome"));
-        assert_eq!(info.browser_version.as_deref(), Some("120.0.0.0"));
-        assert_eq!(info.device_type.as_deref(), Some("desktop"));
-        assert!(info.os.unwrap().starts_with("Mac OSX"));
-        let windows = parse_user_agent(
-            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.0.0 Safari/537.36",
-        );
-        assert_eq!(windows.os.as_deref(), Some("Windows 10"));
-        let phone = parse_user_agent(SAFARI_IPHONE);
-        assert_eq!(phone.browser_family.as_deref(), Some("Safari"));
-        assert_eq!(phone.device_type.as_deref(), Some("mobile"));
-        assert_eq!(phone.device_name.as_deref(), Some("iPhone"));
     }
 
     #[test]
@@ -345,11 +211,6 @@ mod tests {
         assert_eq!(f[&UserField::DeviceName], "Pixel 8");
         let f = fields(json!({"device": {"name": "Ada's phone"}}));
         assert_eq!(f[&UserField::DeviceName], "Ada's phone");
-    }
-
-    #[test]
-    fn garbage_user_agent_gives_nothing() {
-        assert_eq!(parse_user_agent("%%%"), UaInfo::default());
     }
 
     #[test]
@@ -412,13 +273,5 @@ mod tests {
         assert_eq!(f.get(&UserField::Language).map(String::as_str), Some("7"));
         assert!(!f.contains_key(&UserField::Os));
         assert!(!f.contains_key(&UserField::IpAddress));
-    }
-
-    #[test]
-    fn cache_returns_same_parse() {
-        let mut cache = UaCache::default();
-        let a = cache.get(CHROME_MAC);
-        let b = cache.get(CHROME_MAC);
-        assert!(Arc::ptr_eq(&a, &b));
     }
 }

@@ -7,9 +7,9 @@ use sha2::{Digest, Sha256};
 
 use super::context::Context;
 use super::delivery::not_delivered;
+use super::event_time::{EventTime, event_time};
 use super::lww::Clock;
 use super::profile::Ignored;
-use super::time::{from_unix_seconds, parse_timestamp, skew_corrected};
 use super::wire::Loose;
 
 /// The call types this destination applies.
@@ -224,67 +224,6 @@ fn non_empty(value: Option<Loose>) -> Option<String> {
     }
 }
 
-/// When an event happened, and how that was decided.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EventTime {
-    pub time: DateTime<Utc>,
-    /// The time is an arrival stamp (`receivedAt`, or the arrival time itself): among
-    /// equal stamps the later arrival wins.
-    pub arrival: bool,
-    /// Time fields that could not be read (passed over for the next).
-    pub ignored: Vec<Ignored>,
-}
-
-/// The event-time rule, the one place for every front-end: `timestamp`; else
-/// `originalTimestamp` corrected by `sentAt` and `receivedAt` when both are there
-/// (Segment's clock-skew correction); else `originalTimestamp`; else `sentAt`; else
-/// `receivedAt`; else `arrival` (the time the event arrived). A field that cannot be
-/// read (or is empty) is reported and the next one used.
-pub fn event_time(wire: &WireEvent, arrival: DateTime<Utc>) -> EventTime {
-    let mut ignored = Vec::new();
-    let mut read = |field: &str, value: &Option<Loose>| {
-        let value = value.as_ref()?;
-        let parsed = match value {
-            Loose::Text(text) => parse_timestamp(text),
-            Loose::Int(n) => from_unix_seconds(*n as f64),
-            Loose::Uint(_) => None,
-            Loose::Float(x) => from_unix_seconds(*x),
-            Loose::Bool(_) => None,
-        };
-        if parsed.is_none() {
-            let shown = match value {
-                Loose::Text(text) => Value::String(text.clone()).to_string(),
-                other => other.to_text(),
-            };
-            ignored.push(Ignored {
-                attribute: field.to_string(),
-                value: shown,
-                reason: "not a time (ISO 8601, years 1 to 9998, or epoch seconds or \
-                         milliseconds): the next time field is used"
-                    .to_string(),
-            });
-        }
-        parsed
-    };
-    let timestamp = read("timestamp", &wire.timestamp);
-    let original = read("originalTimestamp", &wire.original_timestamp);
-    let sent_at = read("sentAt", &wire.sent_at);
-    let received_at = read("receivedAt", &wire.received_at);
-    let corrected = match (original, sent_at, received_at) {
-        (Some(original), Some(sent), Some(received)) => skew_corrected(original, sent, received),
-        _ => None,
-    };
-    let (time, arrival) = match timestamp.or(corrected).or(original).or(sent_at) {
-        Some(time) => (time, false),
-        None => (received_at.unwrap_or(arrival), true),
-    };
-    EventTime {
-        time,
-        arrival,
-        ignored,
-    }
-}
-
 /// A stable messageId for an event sent without one, so replays are not double-counted:
 /// a hash of the event's JSON in canonical form (keys sorted, no spaces), so the same
 /// event gives the same id on an ndjson line, inside an array or batch, or re-spaced.
@@ -304,6 +243,7 @@ pub fn derived_message_id(content: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::semantics::time::parse_timestamp;
 
     fn now() -> DateTime<Utc> {
         parse_timestamp("2026-11-01T00:00:00Z").unwrap()
@@ -357,65 +297,6 @@ mod tests {
             let text = format!(r#"{{"type":"{kind}","userId":"u"}}"#);
             assert!(matches!(decode_str(&text), Ok(Decoded::Skipped(_))));
         }
-    }
-
-    #[test]
-    fn time_falls_back_in_order() {
-        let e = event(
-            r#"{"type":"page","userId":"u","originalTimestamp":"2026-10-02T00:00:00Z","sentAt":"2026-10-03T00:00:00Z"}"#,
-        );
-        assert_eq!(e.time, parse_timestamp("2026-10-02T00:00:00Z").unwrap());
-        let e = event(r#"{"type":"page","userId":"u","receivedAt":"2026-10-04T00:00:00Z"}"#);
-        assert_eq!(e.time, parse_timestamp("2026-10-04T00:00:00Z").unwrap());
-        assert_eq!(event(r#"{"type":"page","userId":"u"}"#).time, now());
-    }
-
-    #[test]
-    fn skew_is_corrected_when_sent_at_and_received_at_are_both_there() {
-        // A device clock a day fast: corrected onto the server's clock.
-        let e = event(
-            r#"{"type":"page","userId":"u","originalTimestamp":"2026-10-02T10:00:00Z","sentAt":"2026-10-02T10:00:05Z","receivedAt":"2026-10-01T10:00:06Z"}"#,
-        );
-        assert_eq!(e.time, parse_timestamp("2026-10-01T10:00:01Z").unwrap());
-        assert!(!e.arrival_stamped);
-        // A timestamp is already corrected: used as it is.
-        let e = event(
-            r#"{"type":"page","userId":"u","timestamp":"2026-10-02T10:00:00Z","originalTimestamp":"2026-10-02T10:00:00Z","sentAt":"2026-10-02T10:00:05Z","receivedAt":"2026-10-01T10:00:06Z"}"#,
-        );
-        assert_eq!(e.time, parse_timestamp("2026-10-02T10:00:00Z").unwrap());
-        // Without receivedAt: originalTimestamp as sent.
-        let e = event(
-            r#"{"type":"page","userId":"u","originalTimestamp":"2026-10-02T10:00:00Z","sentAt":"2026-10-02T10:00:05Z"}"#,
-        );
-        assert_eq!(e.time, parse_timestamp("2026-10-02T10:00:00Z").unwrap());
-    }
-
-    #[test]
-    fn an_unreadable_time_is_reported_and_the_next_one_used() {
-        let e = event(
-            r#"{"type":"page","userId":"u","timestamp":"soon","sentAt":"2026-10-03T00:00:00Z"}"#,
-        );
-        assert_eq!(e.time, parse_timestamp("2026-10-03T00:00:00Z").unwrap());
-        assert_eq!(e.ignored.len(), 1);
-        assert_eq!(e.ignored[0].attribute, "timestamp");
-        assert_eq!(e.ignored[0].value, "\"soon\"");
-        let e = event(r#"{"type":"page","userId":"u","timestamp":"","originalTimestamp":true}"#);
-        assert_eq!(e.time, now());
-        assert!(e.arrival_stamped);
-        assert_eq!(e.ignored.len(), 2);
-    }
-
-    #[test]
-    fn arrival_stamps_are_marked() {
-        assert!(event(r#"{"type":"page","userId":"u"}"#).arrival_stamped);
-        assert!(
-            event(r#"{"type":"page","userId":"u","receivedAt":"2026-10-04T00:00:00Z"}"#)
-                .arrival_stamped
-        );
-        assert!(
-            !event(r#"{"type":"page","userId":"u","sentAt":"2026-10-04T00:00:00Z"}"#)
-                .arrival_stamped
-        );
     }
 
     #[test]
