@@ -979,3 +979,28 @@ fn a_batch_answer_counts_in_words_that_agree() {
     );
     server.stop();
 }
+
+#[test]
+fn a_batch_envelope_s_integrations_and_sent_at_reach_its_events() {
+    let db = Db::new();
+    let server = Server::start(&db.path, &[]);
+    let batch = json!({
+        "integrations": {"All": false},
+        "sentAt": "2026-10-05T00:00:00Z",
+        "batch": [
+            {"type": "identify", "userId": "e1", "messageId": "e1"},
+            {"type": "identify", "userId": "e2", "messageId": "e2",
+             "integrations": {"User.com": true}, "traits": {"plan": "pro"}}
+        ]
+    });
+    post(&server, &db.key, "/v1/batch", &batch).assert_ok();
+    db.cli_code(&["users", "show", "e1"], 1);
+    let later = json!({"userId": "e2", "messageId": "e3", "timestamp": "2026-10-04T00:00:00Z",
+                       "traits": {"plan": "free"}});
+    post(&server, &db.key, "/v1/identify", &later).assert_ok();
+    assert_eq!(
+        db.json(&["users", "show", "e2"])["attributes"]["plan"],
+        "pro"
+    );
+    server.stop();
+}

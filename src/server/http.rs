@@ -574,6 +574,10 @@ struct BatchProbe<'a> {
     batch: Option<Vec<&'a RawValue>>,
     #[serde(borrow, default)]
     context: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    integrations: Option<&'a RawValue>,
+    #[serde(rename = "sentAt", borrow, default)]
+    sent_at: Option<&'a RawValue>,
     #[serde(rename = "writeKey", borrow, default)]
     write_key: Option<Cow<'a, str>>,
 }
@@ -583,14 +587,16 @@ fn too_large_event(size: usize) -> String {
 }
 
 /// A batch passed on as its events' texts, each applied as `usercom ingest` applies a
-/// line. None when it needs [`batch_value`]: a shared `context` to merge into each
-/// event, an item that is not a plain event object, or an error to explain.
+/// line. None when it needs [`batch_value`]: a shared `context`, `integrations` or
+/// `sentAt` for its events, an item that is not a plain event object, or an error to explain.
 fn text_batch(body: &Bytes) -> Option<Parsed> {
     if !starts_object(body) {
         return None;
     }
     let probe: BatchProbe = serde_json::from_slice(body).ok()?;
-    if probe.context.is_some_and(|c| c.get() != "null") {
+    // An envelope that gives its events something is the pipeline's to apply.
+    let given = |part: Option<&RawValue>| part.is_some_and(|p| p.get() != "null");
+    if given(probe.context) || given(probe.integrations) || given(probe.sent_at) {
         return None;
     }
     let items = probe.batch?;
@@ -664,14 +670,11 @@ fn batch_value(body: &[u8]) -> Result<Parsed, ApiError> {
         kept.push(item);
         indices.push(index);
     }
-    let mut batch = Map::new();
-    batch.insert("batch".to_string(), Value::Array(kept));
-    if let Some(context) = object.remove("context") {
-        batch.insert("context".to_string(), context);
-    }
+    // The rest of the envelope (context, integrations, sentAt) is the pipeline's to apply.
+    object.insert("batch".to_string(), Value::Array(kept));
     Ok(Parsed {
         payload: Payload::Batch {
-            body: Value::Object(batch),
+            body: Value::Object(object),
             indices,
         },
         refused,
