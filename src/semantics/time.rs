@@ -84,16 +84,48 @@ fn parse_any(text: &str) -> Option<(NaiveDate, DateTime<Utc>)> {
     let naive = date.and_hms_nano_opt(hour, minute, if leap { 59 } else { second }, nanos)?;
     let utc = Utc.from_utc_datetime(&(naive - chrono::Duration::seconds(offset_seconds)));
     if leap {
-        // Only 23:59:60 UTC at the end of June or December can be a leap second; it is
-        // kept as the last millisecond of its minute.
-        let real = utc.format("%m-%d %H:%M:%S").to_string();
-        if real != "06-30 23:59:59" && real != "12-31 23:59:59" {
+        // Only a leap second that happened is a time; it is kept as the last
+        // millisecond of its minute.
+        let day = utc.format("%Y-%m-%d").to_string();
+        if utc.format("%H:%M:%S").to_string() != "23:59:59" || !LEAP_SECONDS.contains(&day.as_str())
+        {
             return None;
         }
         return Some((date, utc.with_nanosecond(999_000_000)?));
     }
     Some((date, utc))
 }
+
+/// The days whose last minute had a 61st second (UTC), as the IERS announced them.
+const LEAP_SECONDS: [&str; 27] = [
+    "1972-06-30",
+    "1972-12-31",
+    "1973-12-31",
+    "1974-12-31",
+    "1975-12-31",
+    "1976-12-31",
+    "1977-12-31",
+    "1978-12-31",
+    "1979-12-31",
+    "1981-06-30",
+    "1982-06-30",
+    "1983-06-30",
+    "1985-06-30",
+    "1987-12-31",
+    "1989-12-31",
+    "1990-12-31",
+    "1992-06-30",
+    "1993-06-30",
+    "1994-06-30",
+    "1995-12-31",
+    "1997-06-30",
+    "1998-12-31",
+    "2005-12-31",
+    "2008-12-31",
+    "2012-06-30",
+    "2015-06-30",
+    "2016-12-31",
+];
 
 /// A run of `min..=max` ASCII digits as a number.
 fn digits(text: &str, min: usize, max: usize) -> Option<u32> {
@@ -296,9 +328,12 @@ mod tests {
         assert!(parse_timestamp("2026-02-30").is_none());
         assert!(parse_timestamp("2026-10-01T24:00:00Z").is_none());
         assert!(parse_timestamp("2026-10-01T12:30:00+25:00").is_none());
-        // A real leap second.
+        // A real leap second, also written in another zone; not one that never was.
         let leap = parse_timestamp("2016-12-31T23:59:60Z").unwrap();
         assert_eq!(format_timestamp(leap), "2016-12-31T23:59:59.999Z");
+        let leap = parse_timestamp("2017-01-01T00:59:60+01:00").unwrap();
+        assert_eq!(format_timestamp(leap), "2016-12-31T23:59:59.999Z");
+        assert!(parse_timestamp("2026-12-31T23:59:60Z").is_none());
     }
 
     #[test]
