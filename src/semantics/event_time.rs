@@ -50,15 +50,26 @@ pub fn event_time(wire: &WireEvent, arrival: DateTime<Utc>) -> EventTime {
         }
         parsed
     };
-    let timestamp = read("timestamp", &wire.timestamp);
+    // Fields are read only as far as the rule needs them (a Segment export carries all
+    // four, and its `timestamp` decides).
+    if let Some(time) = read("timestamp", &wire.timestamp) {
+        return EventTime {
+            time,
+            arrival: false,
+            ignored,
+        };
+    }
     let original = read("originalTimestamp", &wire.original_timestamp);
     let sent_at = read("sentAt", &wire.sent_at);
-    let received_at = read("receivedAt", &wire.received_at);
+    let received_at = match (original, sent_at) {
+        (Some(_), Some(_)) | (None, None) => read("receivedAt", &wire.received_at),
+        _ => None,
+    };
     let corrected = match (original, sent_at, received_at) {
         (Some(original), Some(sent), Some(received)) => skew_corrected(original, sent, received),
         _ => None,
     };
-    let (time, arrival) = match timestamp.or(corrected).or(original).or(sent_at) {
+    let (time, arrival) = match corrected.or(original).or(sent_at) {
         Some(time) => (time, false),
         None => (received_at.unwrap_or(arrival), true),
     };
