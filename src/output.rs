@@ -322,6 +322,31 @@ pub fn print_text(text: impl std::fmt::Display) -> Result<()> {
     Ok(())
 }
 
+/// `n` and its noun, which agree: "1 value", "2 values".
+pub fn counted(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// "was" or "were", as `n` asks.
+pub fn was(n: impl Into<u64>) -> &'static str {
+    if n.into() == 1 { "was" } else { "were" }
+}
+
+/// What became of the events a batch did not reject: "the other event was applied".
+pub fn the_others_applied(n: u64) -> String {
+    match n {
+        0 => "none applied".to_string(),
+        1 => "the other event was applied".to_string(),
+        n => format!("the other {n} were applied"),
+    }
+}
+
+/// A cell for an optional value.
+pub fn cell(value: Option<&str>) -> String {
+    value.unwrap_or("").to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -347,29 +372,4 @@ mod tests {
             "\\u{1b}]0;x\\u{7}\\u{d}\\u{a}\\u{9b}\\u{202e}"
         );
     }
-}
-
-/// `n` and its noun, which agree: "1 value", "2 values".
-pub fn counted(n: impl Into<u64>, one: &str, many: &str) -> String {
-    let n = n.into();
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-/// "was" or "were", as `n` asks.
-pub fn was(n: impl Into<u64>) -> &'static str {
-    if n.into() == 1 { "was" } else { "were" }
-}
-
-/// What became of the events a batch did not reject: "the other event was applied".
-pub fn the_others_applied(n: u64) -> String {
-    match n {
-        0 => "none applied".to_string(),
-        1 => "the other event was applied".to_string(),
-        n => format!("the other {n} were applied"),
-    }
-}
-
-/// A cell for an optional value.
-pub fn cell(value: Option<&str>) -> String {
-    value.unwrap_or("").to_string()
 }

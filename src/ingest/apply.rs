@@ -192,10 +192,10 @@ impl Ingestor<'_> {
         if let Some(url) = event.page_url() {
             fields.push((UserField::CurrentUrl, Some(Scalar::Text(url.to_string()))));
         }
-        if let Some(anon) = &event.anonymous_id {
-            if identity::shows_anonymous_id(self.find_anonymous(anon)?, user) {
-                fields.push((UserField::AnonymousId, Some(Scalar::Text(anon.clone()))));
-            }
+        if let Some(anon) = &event.anonymous_id
+            && identity::shows_anonymous_id(self.find_anonymous(anon)?, user)
+        {
+            fields.push((UserField::AnonymousId, Some(Scalar::Text(anon.clone()))));
         }
         let changes = user_trait_changes(&event.user_traits);
         fields.extend(changes.fields);

@@ -205,12 +205,12 @@ pub fn decode(wire: WireEvent, content: &[u8], now: DateTime<Utc>) -> Result<Dec
 /// An id as text: a number keeps its exact digits; one read as a float past 2^53 may
 /// have lost digits already, so it is refused rather than merged with another id.
 fn id_text(field: &str, value: Option<Loose>) -> Result<Option<String>, String> {
-    if let Some(Loose::Float(x)) = value {
-        if x.abs() >= 9_007_199_254_740_992.0 {
-            return Err(format!(
-                "{field} is a number too large to keep exactly ({x}): send ids as strings"
-            ));
-        }
+    if let Some(Loose::Float(x)) = value
+        && x.abs() >= 9_007_199_254_740_992.0
+    {
+        return Err(format!(
+            "{field} is a number too large to keep exactly ({x}): send ids as strings"
+        ));
     }
     Ok(non_empty(value))
 }

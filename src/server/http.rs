@@ -728,7 +728,7 @@ fn answer(
                 format!(
                     "{} of {total} events rejected, {}: {}{more}",
                     rejected.len(),
-                    crate::output::the_others_applied(accepted as u64),
+                    crate::output::the_others_applied(accepted),
                     listed.join("; ")
                 ),
             )
