@@ -241,7 +241,7 @@ pub fn columns(wanted: &[String], attributes: &[(String, i64, AttrType)]) -> Res
         .into_iter()
         .chain(field_names())
         .chain(EXTRA_COLUMNS)
-        .chain(["name", "attributes"])
+        .chain(["name", "attributes", "attribute_count"])
         .collect();
     let is_attribute = |name: &str| attributes.iter().any(|(a, _, _)| a == name);
     wanted
@@ -257,9 +257,9 @@ pub fn columns(wanted: &[String], attributes: &[(String, i64, AttrType)]) -> Res
             } else {
                 Err(Error::Usage(format!(
                     "--columns: unknown column {column:?}: use profile fields ({}), custom \
-                     attributes (see `usercom attrs list --scope user`), name, companies or \
-                     attributes",
-                    known[..known.len() - 2]
+                     attributes (see `usercom attrs list --scope user`), name, companies, \
+                     attributes or attribute_count",
+                    known[..known.len() - 3]
                         .iter()
                         .filter(|c| **c != "companies")
                         .copied()
@@ -299,6 +299,7 @@ pub fn cell_of(user: &UserView, header: &str) -> String {
             .map(|(k, v)| format!("{k}={}", plain(v)))
             .collect::<Vec<_>>()
             .join(" "),
+        "attribute_count" => user.attributes.len().to_string(),
         "name" => [
             user.field(UserField::FirstName),
             user.field(UserField::LastName),

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 use super::lists::{ListControl, TABLE_LIMIT, print_count};
 use crate::api::companies::{self as api, CompanyFilter, FIELDS, cell_of};
 use crate::api::users::plain;
-use crate::output::{Format, ListFormat, ListSink, print_json, print_text, table};
+use crate::output::{Format, ListFormat, ListSink, print_json, print_text, table, terminal_safe};
 use crate::semantics::attributes::Scope;
 use crate::store::{CompanyView, Store};
 
@@ -134,7 +134,7 @@ fn print_company(c: &CompanyView) -> Result<()> {
     out.push_str(&format!(
         "\nMembers ({}): {}",
         c.members.len(),
-        c.members.join(", ")
+        terminal_safe(&c.members.join(", "))
     ));
     print_text(out)
 }

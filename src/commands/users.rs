@@ -79,8 +79,9 @@ pub struct ListArgs {
     #[arg(long, value_name = "WHEN")]
     pub seen_since: Option<String>,
     /// The table's or CSV's columns, comma-separated: profile fields, custom attributes,
-    /// name (first and last), companies, attributes (all custom attributes in one cell)
-    /// [JSON always has every field].
+    /// name (first and last), companies, attributes (all custom attributes in one cell),
+    /// attribute_count [default in a table: user_id, email, name, last_seen, page_views,
+    /// companies, attribute_count; JSON always has every field].
     #[arg(
         long,
         value_name = "COLUMNS",
@@ -111,20 +112,16 @@ impl ListArgs {
     }
 }
 
-/// The columns of the `users list` table (JSON and CSV have every field).
-const TABLE_COLUMNS: [&str; 12] = [
+/// The columns of the `users list` table unless `--columns` says otherwise (JSON and
+/// CSV have every field): few enough to read in a 100-column terminal.
+const TABLE_COLUMNS: [&str; 7] = [
     "user_id",
     "email",
     "name",
-    "country",
-    "city",
-    "language",
-    "browser_family",
-    "device_type",
-    "page_views",
     "last_seen",
+    "page_views",
     "companies",
-    "attributes",
+    "attribute_count",
 ];
 
 pub fn run(cmd: UsersCommand, store: &Store, json: bool) -> Result<i32> {
@@ -169,7 +166,10 @@ fn list(store: &Store, args: &ListArgs, json: bool) -> Result<()> {
     let anonymous_in_brackets = format == Format::Table && headers[0] == "user_id";
     let labels = headers
         .iter()
-        .map(|h| h.strip_prefix("attributes.").unwrap_or(h).to_string())
+        .map(|h| match h.as_str() {
+            "attribute_count" => "attributes".to_string(),
+            h => h.strip_prefix("attributes.").unwrap_or(h).to_string(),
+        })
         .collect();
     let mut sink = ListSink::new(format, headers)?;
     sink.table_labels(labels);
