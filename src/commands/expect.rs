@@ -32,6 +32,7 @@ pub enum ExpectCommand {
     /// Checks about a user (a userId, an anonymousId or an email).
     #[command(long_about = ABOUT)]
     User {
+        /// A userId, an anonymousId or an email.
         id: String,
         #[command(flatten)]
         common: Common,
@@ -49,6 +50,7 @@ pub enum ExpectCommand {
     /// Checks about a company (a groupId).
     #[command(long_about = ABOUT)]
     Company {
+        /// The company's groupId.
         group_id: String,
         #[command(flatten)]
         common: Common,
