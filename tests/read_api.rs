@@ -165,13 +165,8 @@ fn the_read_api_gives_the_cli_json_for_the_same_query() {
         db.cli(&["companies", "list", "--ndjson"])
     );
     // Unknown ids and mistakes are JSON errors.
-    assert_eq!(
-        get(&server, &admin, "/v1/users/nobody")
-            .assert_error(404, "not_found")
-            .len()
-            > 0,
-        true
-    );
+    let unknown = get(&server, &admin, "/v1/users/nobody").assert_error(404, "not_found");
+    assert!(unknown.contains("\"nobody\""), "{unknown}");
     get(&server, &admin, "/v1/companies/nope").assert_error(404, "not_found");
     let message = get(&server, &admin, "/v1/users?where=nosuchfield%3D1")
         .assert_error(400, "invalid_request");
