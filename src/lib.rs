@@ -16,5 +16,6 @@ pub mod output;
 pub mod semantics;
 pub mod server;
 pub mod store;
+pub mod ui;
 
 pub use error::Error;

@@ -9,7 +9,9 @@ pub mod expect;
 pub mod history;
 pub mod params;
 pub mod rejections;
+pub mod settings;
 pub mod status;
+pub mod timeline;
 pub mod users;
 
 use anyhow::Result;

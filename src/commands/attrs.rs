@@ -3,11 +3,10 @@
 use anyhow::Result;
 use clap::Subcommand;
 
-use crate::Error;
 use crate::output::{
     Format, ListFormat, Tabular, cell, counted, print_json, print_list, terminal_safe, was,
 };
-use crate::semantics::attributes::{AttrType, Scope, attribute_name};
+use crate::semantics::attributes::{AttrType, Scope};
 use crate::store::{AttrDef, Store, UnconvertedValue};
 
 #[derive(Debug, Subcommand)]
@@ -97,31 +96,9 @@ pub fn run(cmd: AttrsCommand, store: &Store, json: bool) -> Result<i32> {
             scope,
             event,
         } => {
-            let scope = scope.unwrap_or(if event.is_some() {
-                Scope::Event
-            } else {
-                Scope::User
-            });
-            let name = attribute_name(scope, &name)
-                .map_err(Error::Usage)?
-                .to_string();
-            let event = match (scope, event) {
-                (Scope::Event, Some(e)) if !e.trim().is_empty() => Some(e),
-                (Scope::Event, _) => {
-                    return Err(Error::Usage(
-                        "--scope event needs --event NAME (the track event's name)".into(),
-                    )
-                    .into());
-                }
-                (_, Some(_)) => {
-                    return Err(Error::Usage(format!(
-                        "--event goes with --scope event, not --scope {scope}"
-                    ))
-                    .into());
-                }
-                (_, None) => None,
-            };
-            let result = store.define_attribute(scope, event.as_deref(), &name, ty)?;
+            let result =
+                crate::api::settings::define_attribute(store, scope, event.clone(), &name, ty)?;
+            let (scope, name) = (result.def.scope, result.def.name.clone());
             if json {
                 print_json(&result)?;
             } else {

@@ -4,9 +4,7 @@ use anyhow::Result;
 use clap::Subcommand;
 use serde_json::json;
 
-use crate::Error;
 use crate::output::{Format, ListFormat, Tabular, print_json, print_list};
-use crate::semantics::domains::normalize_domain;
 use crate::store::{DomainRow, Store};
 
 #[derive(Debug, Subcommand)]
@@ -34,8 +32,7 @@ impl Tabular for DomainRow {
 pub fn run(cmd: DomainsCommand, store: &Store, json: bool) -> Result<i32> {
     match cmd {
         DomainsCommand::Add { domain } => {
-            let domain = normalize_domain(&domain).map_err(Error::Usage)?;
-            let added = store.add_domain(&domain)?;
+            let (domain, added) = crate::api::settings::add_domain(store, &domain)?;
             if json {
                 print_json(&json!({"domain": domain, "added": added}))?;
             } else if added {
@@ -47,13 +44,7 @@ pub fn run(cmd: DomainsCommand, store: &Store, json: bool) -> Result<i32> {
             }
         }
         DomainsCommand::Remove { domain } => {
-            let domain = normalize_domain(&domain).map_err(Error::Usage)?;
-            if !store.remove_domain(&domain)? {
-                return Err(Error::NotFound(format!(
-                    "{domain} is not a trusted domain (see `usercom domains list`)"
-                ))
-                .into());
-            }
+            let domain = crate::api::settings::remove_domain(store, &domain)?;
             if json {
                 print_json(&json!({"domain": domain, "removed": true}))?;
             } else {

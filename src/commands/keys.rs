@@ -6,7 +6,6 @@ use serde::Serialize;
 
 use crate::Error;
 use crate::output::{Format, ListFormat, Tabular, cell, print_json, print_list, print_text};
-use crate::semantics::api_key;
 use crate::store::{KeyKind, KeyRow, Store};
 
 #[derive(Debug, Subcommand)]
@@ -67,13 +66,12 @@ impl Tabular for KeyRow {
 pub fn run(cmd: KeysCommand, store: &Store, json: bool) -> Result<i32> {
     match cmd {
         KeysCommand::Create { name, admin } => {
-            let key = api_key::generate().map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
             let kind = if admin {
                 KeyKind::Admin
             } else {
                 KeyKind::Write
             };
-            let row = store.insert_key(name.as_deref(), kind, &key)?;
+            let (row, key) = crate::api::settings::create_key(store, name.as_deref(), kind)?;
             if json {
                 print_json(&CreatedKey {
                     id: row.id,

@@ -57,6 +57,10 @@ pub struct ServeArgs {
     #[arg(long)]
     pub allow_reset: bool,
 
+    /// Do not serve the web UI (under /ui/ on the same port).
+    #[arg(long)]
+    pub no_ui: bool,
+
     /// Threads for HTTP (default: the number of cores); one more thread writes.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
@@ -83,6 +87,7 @@ pub fn run(args: ServeArgs, db: &Path, json: bool) -> Result<i32> {
         trust_proxy: args.trust_proxy,
         cors_origin: args.cors_origin.clone(),
         allow_reset: args.allow_reset,
+        ui: !args.no_ui,
         request_timeout: Duration::try_from_secs_f64(args.request_timeout)
             .ok()
             .filter(|d| !d.is_zero())
@@ -108,6 +113,14 @@ pub fn run(args: ServeArgs, db: &Path, json: bool) -> Result<i32> {
             "usercom serve: database {}; SIGINT or SIGTERM stops",
             db.display()
         );
+        if !args.no_ui {
+            let login = if addr.ip().is_loopback() {
+                ""
+            } else {
+                " (not a loopback address: it asks for an admin key)"
+            };
+            eprintln!("usercom serve: web UI at http://{addr}/ui/{login}");
+        }
     })?;
     eprintln!("{}", describe(&report, started.elapsed().as_secs_f64()));
     if json {

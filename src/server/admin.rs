@@ -53,7 +53,7 @@ impl Admin {
     }
 
     /// Runs `f` on a read connection (opened when none is idle).
-    fn with<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+    pub fn with<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
         let idle = self.idle.lock().map(|mut i| i.pop()).unwrap_or(None);
         let store = match idle {
             Some(store) => store,
@@ -88,7 +88,7 @@ pub fn add_cors(response: &mut Answer, origin: &str) {
 
 /// Whether `Host` names this server by an address or a loopback name: a DNS name could
 /// be an attacker's, rebound to this address.
-fn host_allowed(headers: &HeaderMap) -> bool {
+pub fn host_allowed(headers: &HeaderMap) -> bool {
     let mut hosts = headers.get_all(header::HOST).iter();
     let (Some(host), None) = (hosts.next(), hosts.next()) else {
         // None, or more than one: not a request to trust.

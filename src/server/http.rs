@@ -42,6 +42,8 @@ pub struct State {
     pub local: SocketAddr,
     /// The read API, expect and reset.
     pub admin: Arc<Admin>,
+    /// The web UI (None with `--no-ui`).
+    pub ui: Option<Arc<crate::ui::Ui>>,
 }
 
 /// Responses by status, for the shutdown summary.

@@ -43,8 +43,22 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+pub use admin::{Admin, host_allowed};
 pub use body::{MAX_BATCH_BYTES, MAX_EVENT_BYTES};
 pub use http::StatsSnapshot;
+pub use writer::Live;
+
+/// A form's body (`application/x-www-form-urlencoded`, at most 64 KiB) as its pairs, in
+/// order; or why it could not be read.
+pub async fn read_form(
+    request: hyper::Request<hyper::body::Incoming>,
+    timeout: Duration,
+) -> std::result::Result<Vec<(String, String)>, String> {
+    let body = request::read_body(request, 64 * 1024, false, timeout)
+        .await
+        .map_err(|e| e.message)?;
+    Ok(url::form_urlencoded::parse(&body).into_owned().collect())
+}
 
 use crate::store::Store;
 
@@ -72,6 +86,8 @@ pub struct Config {
     pub cors_origin: Option<String>,
     /// `POST /v1/reset` empties the database (else 403).
     pub allow_reset: bool,
+    /// Serve the web UI under `/ui/`.
+    pub ui: bool,
 }
 
 /// What a run did.
@@ -98,6 +114,8 @@ pub struct Report {
 /// WAL pages past which the writer checkpoints by itself (SQLite's default is 1,000;
 /// the checkpoint thread keeps the log well below this).
 const WRITER_CHECKPOINT_PAGES: i64 = 50_000;
+/// Committed groups the live view may fall behind by (a slower page skips them).
+const LIVE_GROUPS: usize = 256;
 /// How often the checkpoint thread copies committed pages into the database file.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -163,22 +181,34 @@ pub fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<Report> {
     let addr = listener.local_addr()?;
 
     let (jobs, queue) = std::sync::mpsc::channel();
+    let (live, _) = tokio::sync::broadcast::channel(LIVE_GROUPS);
+    let writer_live = live.clone();
     let writer = std::thread::Builder::new()
         .name("usercom-writer".to_string())
-        .spawn(move || writer::run(store, queue))
+        .spawn(move || writer::run(store, queue, writer_live))
         .context("starting the writer thread")?;
+    let admin = Arc::new(admin::Admin::new(
+        config.db.clone(),
+        config.cors_origin.clone(),
+        config.allow_reset,
+        config.request_timeout,
+    ));
+    let ui = config.ui.then(|| {
+        Arc::new(crate::ui::Ui::new(
+            admin.clone(),
+            addr.ip().is_loopback(),
+            live,
+            config.request_timeout,
+        ))
+    });
     let state = Arc::new(http::State {
         jobs,
         stats: http::Stats::default(),
         body_timeout: config.request_timeout,
         trust_proxy: config.trust_proxy,
         local: addr,
-        admin: Arc::new(admin::Admin::new(
-            config.db.clone(),
-            config.cors_origin.clone(),
-            config.allow_reset,
-            config.request_timeout,
-        )),
+        admin,
+        ui,
     });
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -285,7 +315,22 @@ async fn connection(
 ) {
     let _ = stream.set_nodelay(true);
     let header_timeout = state.body_timeout;
-    let service = service_fn(move |request| http::handle(state.clone(), Some(peer), request));
+    let closing = shutdown.clone();
+    let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+        let state = state.clone();
+        let closing = closing.clone();
+        async move {
+            if let Some(ui) = state.ui.clone()
+                && crate::ui::is_ui_path(request.uri().path())
+            {
+                return Ok::<_, std::convert::Infallible>(
+                    crate::ui::handle(ui, request, closing).await,
+                );
+            }
+            let answer = http::handle(state, Some(peer), request).await?;
+            Ok(answer.map(http_body_util::BodyExt::boxed))
+        }
+    });
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())

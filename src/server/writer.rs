@@ -42,6 +42,10 @@ impl Payload {
     }
 }
 
+/// The events of each committed group, as sent (JSON texts), for the web UI's live
+/// view.
+pub type Live = tokio::sync::broadcast::Sender<std::sync::Arc<Vec<Bytes>>>;
+
 /// One request for the writer.
 pub struct Job {
     /// The API key it came with, checked by the writer.
@@ -194,7 +198,7 @@ impl WriterReport {
 
 /// Runs until every sender is gone and the queue is empty; returns what was applied.
 /// Each request is answered only after the transaction holding it committed.
-pub fn run(store: Store, rx: Receiver<Job>) -> WriterReport {
+pub fn run(store: Store, rx: Receiver<Job>, live: Live) -> WriterReport {
     let mut report = WriterReport::default();
     let rejected: Notes = Rc::new(RefCell::new(Vec::new()));
     let mut observer = Collector {
@@ -232,7 +236,7 @@ pub fn run(store: Store, rx: Receiver<Job>) -> WriterReport {
                 apply_group(
                     &store,
                     &mut keys,
-                    &mut ingestor,
+                    (&mut ingestor, &live),
                     &rejected,
                     &mut sequence,
                     group,
@@ -300,13 +304,16 @@ fn next_group(rx: &Receiver<Job>, previous: Duration) -> Option<Vec<Job>> {
 fn apply_group(
     store: &Store,
     keys: &mut KeyCache,
-    ingestor: &mut Ingestor<'_>,
+    (ingestor, live): (&mut Ingestor<'_>, &Live),
     rejected: &Notes,
     sequence: &mut u64,
     group: Vec<Job>,
     report: &mut WriterReport,
 ) -> Result<()> {
     let mut answers = Vec::with_capacity(group.len());
+    // The events of the group, for the live view (only while someone watches).
+    let watched = live.receiver_count() > 0;
+    let mut committed: Vec<Bytes> = Vec::new();
     let mut refused = Vec::new();
     let mut result = keys.refresh(store);
     let mut jobs = group.into_iter();
@@ -318,19 +325,30 @@ fn apply_group(
                     refused.push((job.reply, refusal));
                     continue;
                 }
-                Ok(None) => apply_job(
-                    store,
-                    ingestor,
-                    rejected,
-                    *sequence,
-                    Request {
-                        payload: job.payload,
-                        origin: job.origin,
-                        received_at: job.received_at,
-                        source: job.source,
-                        refused: job.refused,
-                    },
-                ),
+                Ok(None) => {
+                    if watched {
+                        match &job.payload {
+                            Payload::Text(t) => committed.push(t.clone()),
+                            Payload::Texts(items) => {
+                                committed.extend(items.iter().map(|(_, t)| t.clone()))
+                            }
+                            Payload::Nothing => {}
+                        }
+                    }
+                    apply_job(
+                        store,
+                        ingestor,
+                        rejected,
+                        *sequence,
+                        Request {
+                            payload: job.payload,
+                            origin: job.origin,
+                            received_at: job.received_at,
+                            source: job.source,
+                            refused: job.refused,
+                        },
+                    )
+                }
                 Err(e) => Err(e),
             };
             match applied {
@@ -352,6 +370,10 @@ fn apply_group(
     }
     match result {
         Ok(()) => {
+            // Sent only after the commit: the live view shows what is stored.
+            if !committed.is_empty() {
+                let _ = live.send(std::sync::Arc::new(committed));
+            }
             for (reply, applied) in answers {
                 report.add(&applied);
                 let _ = reply.send(Ok(applied));
