@@ -213,7 +213,7 @@ fn settings_create_and_revoke_keys_and_retype_attributes_with_a_report() {
     );
     assert!(report.contains("<code>&quot;lots&quot;</code>"), "{report}");
     assert_eq!(
-        db.json(&["users", "get", "a"])["attributes"]["plan_size"],
+        db.json(&["users", "show", "a"])["attributes"]["plan_size"],
         12
     );
     server.stop();
