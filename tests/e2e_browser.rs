@@ -14,74 +14,8 @@
 #[path = "e2e/support.rs"]
 mod support;
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use serde_json::{Value, json};
-use support::{Db, Server, e2e_dir, run_script};
-
-const APT_INSTALL: &str = "apt-get update && apt-get install -y chromium";
-const NPM_INSTALL: &str = "npm ci --prefix tests/e2e";
-
-fn chromium() -> PathBuf {
-    std::env::var_os("CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
-}
-
-/// Debian's Chromium, installed with apt-get when it is missing and that is possible.
-fn ensure_chromium() -> PathBuf {
-    let path = chromium();
-    if !path.exists() {
-        let installed = Command::new("apt-get")
-            .arg("update")
-            .arg("-qq")
-            .status()
-            .is_ok_and(|s| s.success())
-            && Command::new("apt-get")
-                .args(["install", "-y", "-qq", "chromium"])
-                .env("DEBIAN_FRONTEND", "noninteractive")
-                .status()
-                .is_ok_and(|s| s.success());
-        assert!(
-            installed && path.exists(),
-            "Chromium is not installed at {} and could not be installed: run `{APT_INSTALL}` \
-             (or set CHROMIUM to a Chromium binary)",
-            path.display()
-        );
-    }
-    path
-}
-
-/// puppeteer-core and both versions of analytics-next, installed with npm when missing.
-fn ensure_node_packages() {
-    let modules = e2e_dir().join("node_modules");
-    let present = || {
-        [
-            "puppeteer-core/package.json",
-            "analytics-next-1.83/dist/umd/standalone.js",
-            "analytics-next-1.84/dist/umd/standalone.js",
-        ]
-        .iter()
-        .all(|p| modules.join(p).exists())
-    };
-    if !present() {
-        let status = Command::new("npm")
-            .args([
-                "ci",
-                "--no-audit",
-                "--no-fund",
-                "--loglevel=error",
-                "--prefix",
-            ])
-            .arg(e2e_dir())
-            .status();
-        assert!(
-            status.is_ok_and(|s| s.success()) && present(),
-            "installing puppeteer-core and @segment/analytics-next failed: run `{NPM_INSTALL}`"
-        );
-    }
-}
+use support::{Db, NPM_INSTALL, Server, ensure_chromium, ensure_node_packages, run_script};
 
 /// Runs tests/e2e/browser.mjs; its stdout is one JSON object, by scenario.
 fn run_browser(url: &str, key: &str, revoked: &str) -> Value {

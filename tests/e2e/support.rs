@@ -1,6 +1,7 @@
 //! Shared by tests/serve.rs and tests/e2e_segment_client.rs: a `usercom serve` process
 //! on a free loopback port, the CLI on the same database, and a small HTTP/1.1 client
-//! (std only, so tests can send exactly the bytes they mean, malformed ones included).
+//! (std only, so tests can send exactly the bytes they mean, malformed ones included);
+//! for the browser tests, Debian's Chromium and the npm packages, installed if missing.
 
 #![allow(dead_code)]
 
@@ -424,4 +425,70 @@ pub fn run_script(
             String::from_utf8_lossy(&output.stdout)
         )
     })
+}
+
+// ---- the browser tests' Chromium and npm packages ----
+
+pub const APT_INSTALL: &str = "apt-get update && apt-get install -y chromium";
+pub const NPM_INSTALL: &str = "npm ci --prefix tests/e2e";
+
+pub fn chromium() -> PathBuf {
+    std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"))
+}
+
+/// Debian's Chromium, installed with apt-get when it is missing and that is possible.
+pub fn ensure_chromium() -> PathBuf {
+    let path = chromium();
+    if !path.exists() {
+        let installed = Command::new("apt-get")
+            .arg("update")
+            .arg("-qq")
+            .status()
+            .is_ok_and(|s| s.success())
+            && Command::new("apt-get")
+                .args(["install", "-y", "-qq", "chromium"])
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .status()
+                .is_ok_and(|s| s.success());
+        assert!(
+            installed && path.exists(),
+            "Chromium is not installed at {} and could not be installed: run `{APT_INSTALL}` \
+             (or set CHROMIUM to a Chromium binary)",
+            path.display()
+        );
+    }
+    path
+}
+
+/// puppeteer-core, both versions of analytics-next and axe-core, installed with npm when missing.
+pub fn ensure_node_packages() {
+    let modules = e2e_dir().join("node_modules");
+    let present = || {
+        [
+            "puppeteer-core/package.json",
+            "analytics-next-1.83/dist/umd/standalone.js",
+            "analytics-next-1.84/dist/umd/standalone.js",
+            "axe-core/axe.min.js",
+        ]
+        .iter()
+        .all(|p| modules.join(p).exists())
+    };
+    if !present() {
+        let status = Command::new("npm")
+            .args([
+                "ci",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+                "--prefix",
+            ])
+            .arg(e2e_dir())
+            .status();
+        assert!(
+            status.is_ok_and(|s| s.success()) && present(),
+            "installing puppeteer-core, @segment/analytics-next and axe-core failed: run `{NPM_INSTALL}`"
+        );
+    }
 }
