@@ -181,8 +181,14 @@ pub async fn handle(
     request: Request<Incoming>,
     shutdown: watch::Receiver<bool>,
 ) -> Response<Body> {
+    let started = std::time::Instant::now();
     let mut response = route(ui, request, shutdown).await;
     secure(&mut response);
+    // The server's time for the page (scripts/bench-ui.sh reads it).
+    let took = started.elapsed().as_secs_f64() * 1000.0;
+    if let Ok(v) = HeaderValue::from_str(&format!("app;dur={took:.1}")) {
+        response.headers_mut().insert("server-timing", v);
+    }
     response
 }
 

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Server time of the web UI's pages on the benchmark database (1,000,000 events by
+# default), as `usercom serve` reports it in each answer's `Server-Timing` header.
+#
+#   scripts/bench-ui.sh [--dir DIR] [--runs R] [--events N]
+#
+# The database (DIR/bench.db, default /tmp/usercom-bench) is the one
+# scripts/bench-queries.sh builds (and times the same queries on the CLI); it is built
+# with that script when missing. Each page is fetched once to warm up, then R times
+# (default 10); the mean and slowest server times are printed in milliseconds as a
+# markdown table (also written to DIR/ui-results.md). Targets: the users list's first
+# page, a profile with its timeline and a company page under 200 ms; filtered lists
+# under 1 s and stats under 0.5 s.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+dir=/tmp/usercom-bench
+runs=10
+events=1000000
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --dir) dir="$2"; shift 2 ;;
+        --runs) runs="$2"; shift 2 ;;
+        --events) events="$2"; shift 2 ;;
+        -h|--help) sed -n '2,/^set -euo/{/^#/p}' "$0"; exit 0 ;;
+        *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+    esac
+done
+
+db="$dir/bench.db"
+if [ ! -s "$db" ]; then
+    scripts/bench-queries.sh --dir "$dir" --events "$events" --runs 1 >&2
+fi
+cargo build --release --quiet --bin usercom
+bin="$PWD/target/release/usercom"
+u() { "$bin" --db "$db" "$@"; }
+
+user=$(u users list --sort page_views:desc --limit 1 --csv | sed -n 2p | cut -d, -f1)
+company=$(u companies list --sort members:desc --limit 1 --csv | sed -n 2p | cut -d, -f1)
+last=$(u events stats --by day --csv | tail -n 1 | cut -d, -f1)
+since30=$(date -u -d "$last -29 days" +%F)
+
+out=$(mktemp)
+"$bin" --db "$db" serve --listen 127.0.0.1:0 >"$out" 2>/dev/null &
+server=$!
+trap 'kill "$server" 2>/dev/null || true; rm -f "$out"' EXIT
+for _ in $(seq 100); do
+    [ -s "$out" ] && break
+    sleep 0.1
+done
+base=$(head -n 1 "$out" | sed 's/^listening on //')
+
+enc() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$1"; }
+pages=(
+    "users list, first page|/ui/users"
+    "profile with timeline|/ui/users/$(enc "$user")"
+    "company page|/ui/companies/$(enc "$company")"
+    "users where country=Poland|/ui/users?where=$(enc country=Poland)"
+    "users did Order Completed in 30 days|/ui/users?did=$(enc 'Order Completed')&since=$since30"
+    "... and not visited /pricing|/ui/users?did=$(enc 'Order Completed')&since=$since30&not_visited=$(enc /pricing)"
+    "companies list|/ui/companies"
+    "events stats (by name, by week)|/ui/events?period=week"
+    "events stats, 30 days by day|/ui/events?since=$since30"
+    "page views stats (by name, day, top URLs)|/ui/pages"
+    "rejections|/ui/rejections"
+    "settings|/ui/settings"
+)
+
+{
+    echo "| page | mean ms | max ms |"
+    echo "| --- | ---: | ---: |"
+    for entry in "${pages[@]}"; do
+        name=${entry%%|*}
+        path=${entry#*|}
+        times=()
+        for i in $(seq 0 "$runs"); do
+            t=$(curl -s -o /dev/null -D - "$base$path" | tr -d '\r' |
+                sed -n 's/^server-timing: app;dur=//Ip')
+            [ "$i" -gt 0 ] && times+=("$t")
+        done
+        printf '%s\n' "${times[@]}" | awk -v n="$name" \
+            '{s+=$1; if ($1>m) m=$1} END {printf "| %s | %.1f | %.1f |\n", n, s/NR, m}'
+    done
+} | tee "$dir/ui-results.md"
