@@ -240,10 +240,10 @@ fn no_ui_turns_it_off() {
     let db = Db::new();
     let server = Server::start(&db.path, &["--no-ui"]);
     assert_eq!(get(server.addr, "/ui/users").status, 404);
-    assert_eq!(get(server.addr, "/").status, 404);
+    assert_eq!(get(server.addr, "/ui/").status, 404);
     server.stop();
     let server = Server::start(&db.path, &[]);
-    let root = get(server.addr, "/");
+    let root = get(server.addr, "/ui/");
     assert_eq!(
         (root.status, root.header("Location")),
         (303, Some("/ui/users"))

@@ -77,20 +77,7 @@ pub async fn one(ui: &Arc<Ui>, ctx: &Ctx, group: String) -> Result<Markup> {
         }
         section aria-labelledby="h-attrs" {
             h2 #h-attrs { "Attributes" }
-            @if c.attribute_types.is_empty() { p { "None." } } @else {
-                table {
-                    thead { tr { th scope="col" { "Name" } th scope="col" { "Type" } th scope="col" { "Value" } } }
-                    tbody {
-                        @for (name, ty) in &c.attribute_types {
-                            tr {
-                                td { (name) }
-                                td { (ty.to_string()) }
-                                td { (c.attributes.get(name).map(api::users::plain).unwrap_or_default()) }
-                            }
-                        }
-                    }
-                }
-            }
+            (layout::attributes(&c.attribute_types, &c.attributes))
         }
         section aria-labelledby="h-members" {
             h2 #h-members { "Members (" (c.members.len()) ")" }

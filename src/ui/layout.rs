@@ -232,6 +232,29 @@ pub fn pager(ctx: &Ctx, keep: &[&str], window: Window, total: u64, shown: usize)
     }
 }
 
+/// Custom attributes: name, type, value.
+pub fn attributes(
+    types: &[(String, crate::semantics::attributes::AttrType)],
+    values: &serde_json::Map<String, serde_json::Value>,
+) -> Markup {
+    html! {
+        @if types.is_empty() { p { "None." } } @else {
+            table {
+                thead { tr { th scope="col" { "Name" } th scope="col" { "Type" } th scope="col" { "Value" } } }
+                tbody {
+                    @for (name, ty) in types {
+                        tr {
+                            td { (name) }
+                            td { (ty.as_str()) }
+                            td { (values.get(name).map(crate::api::users::plain).unwrap_or_default()) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// A hidden CSRF field.
 pub fn csrf(ctx: &Ctx) -> Markup {
     html! { input type="hidden" name="csrf" value=(ctx.csrf); }

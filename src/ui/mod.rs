@@ -114,9 +114,9 @@ impl Ui {
     }
 }
 
-/// Whether a path is the UI's.
+/// Whether a path is the UI's (`/` stays the API's: a JSON 404 naming its endpoints).
 pub fn is_ui_path(path: &str) -> bool {
-    path == "/" || path == "/ui" || path.starts_with("/ui/")
+    path == "/ui" || path.starts_with("/ui/")
 }
 
 /// The headers every UI answer carries.
@@ -272,7 +272,7 @@ async fn route(
         return live::stream(&ui, shutdown);
     }
     let page = match path.as_str() {
-        "/" | "/ui" | "/ui/" => return redirect("/ui/users"),
+        "/ui" | "/ui/" => return redirect("/ui/users"),
         "/ui/users" => users::list(&ui, &ctx).await,
         "/ui/companies" => companies::list(&ui, &ctx).await,
         "/ui/events" => stats::history(&ui, &ctx, false).await,

@@ -136,20 +136,7 @@ pub async fn profile(ui: &Arc<Ui>, ctx: &Ctx, id: String) -> Result<Markup> {
         }
         section aria-labelledby="h-attrs" {
             h2 #h-attrs { "Attributes" }
-            @if user.attribute_types.is_empty() { p { "None." } } @else {
-                table {
-                    thead { tr { th scope="col" { "Name" } th scope="col" { "Type" } th scope="col" { "Value" } } }
-                    tbody {
-                        @for (name, ty) in &user.attribute_types {
-                            tr {
-                                td { (name) }
-                                td { (ty.to_string()) }
-                                td { (user.attributes.get(name).map(users::plain).unwrap_or_default()) }
-                            }
-                        }
-                    }
-                }
-            }
+            (layout::attributes(&user.attribute_types, &user.attributes))
         }
         section aria-labelledby="h-companies" {
             h2 #h-companies { "Companies" }
