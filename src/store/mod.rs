@@ -2,6 +2,7 @@
 //! Nothing here prints; every statement is parameterised.
 
 mod attributes;
+mod checkpoints;
 mod companies;
 mod domains;
 mod history;
@@ -19,6 +20,7 @@ use anyhow::{Context, Result};
 use rusqlite::{Connection, OpenFlags};
 
 pub use attributes::{AttrDef, Origin, Redefinition, UnconvertedValue};
+pub use checkpoints::Checkpoint;
 pub use companies::CompanyView;
 pub use domains::DomainRow;
 pub use history::{EventRow, NewPage, PageRow};
