@@ -82,11 +82,17 @@ impl Ingestor<'_> {
                     break;
                 }
             };
-            self.ingest_unit(&input.name, unit)?;
+            self.in_unit = true;
+            let applied = self.ingest_unit(&input.name, unit);
+            self.in_unit = false;
+            applied?;
             if let (Some(key), true) = (&key, part_way) {
                 if let Some(point) = opened.reader.resume_point() {
                     self.current_checkpoint = Some(checkpoint(key, Some(point)));
                 }
+            }
+            if self.pending >= self.options.batch_size {
+                self.commit()?;
             }
             let raw = opened.raw_bytes();
             progress(raw - reported, &self.summary);

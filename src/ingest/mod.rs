@@ -200,6 +200,8 @@ pub struct Ingestor<'a> {
     /// the file being read stands.
     checkpoints: Vec<Checkpoint>,
     current_checkpoint: Option<Checkpoint>,
+    /// Inside a unit of an input: a full batch commits after it, with its checkpoint.
+    in_unit: bool,
 }
 
 impl<'a> Ingestor<'a> {
@@ -236,6 +238,7 @@ impl<'a> Ingestor<'a> {
             data_version: i64::MIN,
             checkpoints: Vec::new(),
             current_checkpoint: None,
+            in_unit: false,
         })
     }
 
@@ -398,7 +401,7 @@ impl<'a> Ingestor<'a> {
         if self.users.len() > self.options.cache.hot_profiles {
             self.pack_all();
         }
-        if self.pending >= self.options.batch_size {
+        if self.pending >= self.options.batch_size && !self.in_unit {
             self.commit()?;
         } else if self.packed_bytes > self.options.cache.packed_bytes
             || self.companies.len() > self.options.cache.companies
