@@ -180,9 +180,12 @@ fn killed_mid_file_leaves_whole_events_and_a_rerun_completes_it() {
         .count() as i64;
     assert_eq!(histories, expected);
 
+    // The rerun starts where the last commit left the file (its checkpoint).
     let (code, s) = crashed.ingest(&key, &[&file]);
     assert_eq!(code, 0);
-    assert_eq!(s["duplicates"].as_i64().unwrap(), messages);
+    assert_eq!(s["duplicates"], 0);
+    assert_eq!(s["received"].as_i64().unwrap(), 40_000 - messages);
+    assert!(s["files"][0]["resumed_at"].as_u64().unwrap() > 0);
     assert_eq!(state(&clean), state(&crashed));
 }
 
@@ -273,9 +276,9 @@ fn rejects_file_holds_every_rejected_line_verbatim() {
     assert_eq!(records[1]["line"], 3);
     assert_eq!(records[2]["raw"], "1");
     assert_eq!(records[2]["item"], 0);
-    // Appends: a second run adds to it.
+    // Appends: a second run (reading the file again) adds to it.
     env.cmd()
-        .args(["ingest", "--api-key", &key, "--rejects"])
+        .args(["ingest", "--no-resume", "--api-key", &key, "--rejects"])
         .arg(&rejects)
         .arg(&file)
         .output()

@@ -185,7 +185,7 @@ const MIGRATIONS: &[&str] = &[
     // where reading starts again (inside a top-level array: the line it starts on and
     // the next item); `complete` marks a file read to its end.
     r#"
-    CREATE TABLE ingest_checkpoints (
+    CREATE TABLE IF NOT EXISTS ingest_checkpoints (
         path TEXT NOT NULL,
         size INTEGER NOT NULL,
         mtime_ns INTEGER NOT NULL,

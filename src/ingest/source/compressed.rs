@@ -6,6 +6,7 @@ use flate2::read::MultiGzDecoder;
 
 const GZIP: [u8; 2] = [0x1f, 0x8b];
 const ZSTD: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+const HEAD: usize = 4096;
 
 /// How the bytes of an input are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,9 +21,10 @@ pub enum Compression {
 pub fn decompress(
     mut reader: Box<dyn BufRead + Send>,
 ) -> io::Result<Result<(Box<dyn BufRead + Send>, Compression), String>> {
-    // Read the magic bytes whole, however the input delivers them.
-    let mut head = Vec::with_capacity(4);
-    while head.len() < 4 {
+    // Read the magic bytes whole, however the input delivers them (and a little more,
+    // so that the first look at the content sees more than them).
+    let mut head = Vec::with_capacity(HEAD);
+    while head.len() < HEAD {
         let buf = match reader.fill_buf() {
             Ok(buf) => buf,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -31,7 +33,7 @@ pub fn decompress(
         if buf.is_empty() {
             break;
         }
-        let n = buf.len().min(4 - head.len());
+        let n = buf.len().min(HEAD - head.len());
         head.extend_from_slice(&buf[..n]);
         reader.consume(n);
     }
