@@ -6,42 +6,10 @@ mod common;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Env, fixture, synthetic_events};
+use common::{Env, fixture, state, synthetic_events};
 use serde_json::Value;
 use usercom::ingest::{CacheLimits, IngestOptions, Ingestor, Input, Quiet};
 use usercom::store::Store;
-
-/// Everything a user can query, for comparing two databases.
-fn state(env: &Env) -> Vec<Value> {
-    [
-        vec!["users", "list"],
-        vec!["companies", "list"],
-        vec!["events", "list"],
-        vec!["pages", "list"],
-        vec!["attrs", "list"],
-    ]
-    .iter()
-    .map(|args| {
-        let (code, v) = env.json(args);
-        assert_eq!(code, 0, "{args:?}");
-        strip_volatile(v)
-    })
-    .collect()
-}
-
-/// Attribute definitions carry the wall-clock time they were created; drop it.
-fn strip_volatile(mut v: Value) -> Value {
-    if let Value::Array(items) = &mut v {
-        for item in items {
-            if let Some(o) = item.as_object_mut() {
-                if o.contains_key("origin") {
-                    o.remove("created_at");
-                }
-            }
-        }
-    }
-    v
-}
 
 fn count(env: &Env, sql: &str) -> i64 {
     let conn = rusqlite::Connection::open(&env.db).unwrap();

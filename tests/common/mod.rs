@@ -156,3 +156,35 @@ pub fn synthetic_events(n: usize, users: usize, seed: u64) -> String {
     }
     out
 }
+
+/// Everything a user can query, for comparing two databases.
+pub fn state(env: &Env) -> Vec<Value> {
+    [
+        vec!["users", "list"],
+        vec!["companies", "list"],
+        vec!["events", "list"],
+        vec!["pages", "list"],
+        vec!["attrs", "list"],
+    ]
+    .iter()
+    .map(|args| {
+        let (code, v) = env.json(args);
+        assert_eq!(code, 0, "{args:?}");
+        strip_volatile(v)
+    })
+    .collect()
+}
+
+/// Attribute definitions carry the wall-clock time they were created; drop it.
+fn strip_volatile(mut v: Value) -> Value {
+    if let Value::Array(items) = &mut v {
+        for item in items {
+            if let Some(o) = item.as_object_mut() {
+                if o.contains_key("origin") {
+                    o.remove("created_at");
+                }
+            }
+        }
+    }
+    v
+}
