@@ -12,7 +12,10 @@ mod compressed;
 mod documents;
 mod folder;
 mod input;
+mod record;
 mod scan;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 

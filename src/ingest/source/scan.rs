@@ -4,8 +4,9 @@
 //! being read (up to a limit, and past it in a spool file when asked). The values
 //! themselves are parsed by serde_json afterwards.
 
-use std::fs::File;
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead};
+
+pub use super::record::Record;
 
 /// A place in the (decompressed) input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,43 +22,6 @@ pub struct Position {
 pub struct SyntaxError {
     pub at: Position,
     pub what: String,
-}
-
-/// The bytes of the value being read.
-#[derive(Default)]
-pub struct Record {
-    pub bytes: Vec<u8>,
-    cap: usize,
-    /// More than `cap` bytes were read (`bytes` holds the first `cap` of them, unless
-    /// they went to the spool).
-    pub overflow: bool,
-    /// Past `cap`, everything (from the start) goes here instead, when enabled.
-    pub spool: Option<File>,
-    spool_enabled: bool,
-}
-
-impl Record {
-    fn push(&mut self, chunk: &[u8]) -> io::Result<()> {
-        if let Some(spool) = &mut self.spool {
-            return spool.write_all(chunk);
-        }
-        if self.bytes.len() + chunk.len() <= self.cap {
-            self.bytes.extend_from_slice(chunk);
-            return Ok(());
-        }
-        self.overflow = true;
-        if self.spool_enabled {
-            let mut spool = tempfile::tempfile()?;
-            spool.write_all(&self.bytes)?;
-            spool.write_all(chunk)?;
-            self.spool = Some(spool);
-        } else {
-            let room = self.cap - self.bytes.len().min(self.cap);
-            self.bytes
-                .extend_from_slice(&chunk[..room.min(chunk.len())]);
-        }
-        Ok(())
-    }
 }
 
 /// A key of the object being read (one level down) and where its value lies, relative
