@@ -659,3 +659,38 @@ fn a_version_3_database_gets_the_checkpoint_table_and_keeps_its_data() {
     assert_eq!(count(&env.db, "SELECT count(*) FROM ingest_checkpoints"), 1);
     assert_eq!(count(&env.db, "SELECT count(*) FROM users"), users + 1);
 }
+
+#[test]
+fn a_checkpoint_never_passes_a_rejected_event() {
+    let env = Env::new();
+    let key = env.key();
+    let lines = [
+        r#"{"type":"identify","userId":"a","messageId":"1","context":{"page":{"url":"https://shop.example/"}}}"#,
+        r#"{"type":"identify","userId":"b","messageId":"2","context":{"page":{"url":"https://other.example/"}}}"#,
+        r#"{"type":"identify","userId":"c","messageId":"3","context":{"page":{"url":"https://shop.example/"}}}"#,
+    ];
+    let file = env.write("e.ndjson", &(lines.join("\n") + "\n"));
+    let out = env
+        .cmd()
+        .args(["domains", "add", "shop.example"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let (code, s) = env.ingest(&key, &[&file]);
+    assert_eq!((code, s["applied"].as_u64()), (1, Some(2)));
+    // The cause fixed, the same command applies what was rejected.
+    let out = env
+        .cmd()
+        .args(["domains", "add", "other.example"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let (code, s) = env.ingest(&key, &[&file]);
+    assert_eq!(code, 0, "{s}");
+    assert_eq!(s["received"], 2, "read again from the rejected line: {s}");
+    assert_eq!(s["applied"], 1);
+    assert_eq!(s["files"][0]["resumed_at"], lines[0].len());
+    assert_eq!(env.user("b")["user_id"], "b");
+    let (_, s) = env.ingest(&key, &[&file]);
+    assert_eq!(s["received"], 0);
+}

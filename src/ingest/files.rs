@@ -86,7 +86,10 @@ impl Ingestor<'_> {
             let applied = self.ingest_unit(&input.name, unit);
             self.in_unit = false;
             applied?;
-            if let (Some(key), true) = (&key, part_way) {
+            // A checkpoint never passes a rejected event: a rerun (once the cause is
+            // fixed, a domain trusted say) reads it again.
+            let clean = self.summary.rejected == before.rejected;
+            if let (Some(key), true, true) = (&key, part_way, clean) {
                 if let Some(point) = opened.reader.resume_point() {
                     self.current_checkpoint = Some(checkpoint(key, Some(point)));
                 }
@@ -98,9 +101,12 @@ impl Ingestor<'_> {
             progress(raw - reported, &self.summary);
             reported = raw;
         }
-        self.current_checkpoint = None;
-        if let (Some(key), true) = (&key, read_whole) {
-            self.checkpoints.push(checkpoint(key, None));
+        // Where the file stands: read whole, or as far as it was read cleanly.
+        let partial = self.current_checkpoint.take();
+        let clean = self.summary.rejected == before.rejected;
+        match &key {
+            Some(key) if read_whole && clean => self.checkpoints.push(checkpoint(key, None)),
+            _ => self.checkpoints.extend(partial),
         }
         let after = &self.summary;
         row.received = after.received - before.received;
