@@ -131,7 +131,7 @@ impl Input {
                     inputs.push(match skipped {
                         Some(reason) => Input {
                             name,
-                            size: None,
+                            size: std::fs::metadata(&path).ok().map(|m| m.len()),
                             source: Source::Skipped(reason),
                         },
                         None => Input {
