@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{Env, state, synthetic_events};
+use common::{Env, ingest_then_kill, state, synthetic_events};
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use serde_json::{Value, json};
@@ -420,39 +420,7 @@ fn killed_during_a_multi_file_backfill_then_rerun_equals_one_clean_run() {
     let crashed = Env::new();
     let key = crashed.key();
     let dir = make(&crashed);
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("usercom"))
-        .arg("--db")
-        .arg(&crashed.db)
-        .args([
-            "ingest",
-            "--quiet",
-            "--batch-size",
-            "500",
-            "--api-key",
-            &key,
-        ])
-        .arg(&dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    let mut applied = 0;
-    while started.elapsed() < Duration::from_secs(120) {
-        std::thread::sleep(Duration::from_millis(5));
-        if let Ok(conn) = rusqlite::Connection::open(&crashed.db) {
-            applied = conn
-                .query_row("SELECT count(*) FROM message_keys", [], |r| {
-                    r.get::<_, i64>(0)
-                })
-                .unwrap_or(0);
-            if applied >= 10_000 {
-                break;
-            }
-        }
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    let applied = ingest_then_kill(&crashed, &key, &dir, 500, 10_000);
     assert!(applied >= 10_000, "the ingest never got far ({applied})");
     let messages = count(&crashed.db, "SELECT count(*) FROM message_keys");
     assert!(messages < 30_000, "killed before the end ({messages})");

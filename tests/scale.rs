@@ -4,9 +4,8 @@
 mod common;
 
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
-use common::{Env, fixture, state, synthetic_events};
+use common::{Env, fixture, ingest_then_kill, state, synthetic_events};
 use serde_json::Value;
 use usercom::ingest::{CacheLimits, IngestOptions, Ingestor, Input, Quiet};
 use usercom::store::Store;
@@ -91,41 +90,7 @@ fn killed_mid_file_leaves_whole_events_and_a_rerun_completes_it() {
     let crashed = Env::new();
     let key = crashed.key();
     let file = crashed.write("e.ndjson", &events);
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("usercom"))
-        .arg("--db")
-        .arg(&crashed.db)
-        .args([
-            "ingest",
-            "--quiet",
-            "--batch-size",
-            "500",
-            "--api-key",
-            &key,
-        ])
-        .arg(&file)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    let mut applied = 0;
-    while started.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(5));
-        if crashed.db.exists() {
-            if let Ok(conn) = rusqlite::Connection::open(&crashed.db) {
-                applied = conn
-                    .query_row("SELECT count(*) FROM message_keys", [], |r| {
-                        r.get::<_, i64>(0)
-                    })
-                    .unwrap_or(0);
-                if applied >= 1000 {
-                    break;
-                }
-            }
-        }
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    let applied = ingest_then_kill(&crashed, &key, &file, 500, 1000);
     assert!(applied >= 1000, "the ingest never committed");
 
     let integrity: String = rusqlite::Connection::open(&crashed.db)
