@@ -71,6 +71,8 @@ impl Ingestor<'_> {
         let part_way = opened.compression == super::source::Compression::None;
         let mut reported = 0;
         let mut read_whole = true;
+        // Where the file was last read to, cleanly.
+        let mut last_point = None;
         loop {
             let unit = match opened.reader.next_unit() {
                 Ok(Some(unit)) => unit,
@@ -88,13 +90,15 @@ impl Ingestor<'_> {
             applied?;
             // A checkpoint never passes a rejected event: a rerun (once the cause is
             // fixed, a domain trusted say) reads it again.
-            let clean = self.summary.rejected == before.rejected;
-            if let (Some(key), true, true) = (&key, part_way, clean) {
+            if part_way && self.summary.rejected == before.rejected {
                 if let Some(point) = opened.reader.resume_point() {
-                    self.current_checkpoint = Some(checkpoint(key, Some(point)));
+                    last_point = Some(point);
                 }
             }
             if self.pending >= self.options.batch_size {
+                if let (Some(key), Some(point)) = (&key, last_point) {
+                    self.current_checkpoint = Some(checkpoint(key, Some(point)));
+                }
                 self.commit()?;
             }
             let raw = opened.raw_bytes();
@@ -102,11 +106,14 @@ impl Ingestor<'_> {
             reported = raw;
         }
         // Where the file stands: read whole, or as far as it was read cleanly.
-        let partial = self.current_checkpoint.take();
+        self.current_checkpoint = None;
         let clean = self.summary.rejected == before.rejected;
-        match &key {
-            Some(key) if read_whole && clean => self.checkpoints.push(checkpoint(key, None)),
-            _ => self.checkpoints.extend(partial),
+        if let Some(key) = &key {
+            if read_whole && clean {
+                self.checkpoints.push(checkpoint(key, None));
+            } else if let Some(point) = last_point {
+                self.checkpoints.push(checkpoint(key, Some(point)));
+            }
         }
         let after = &self.summary;
         row.received = after.received - before.received;

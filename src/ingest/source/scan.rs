@@ -121,10 +121,12 @@ impl Scanner {
 
     /// Consumes a leading UTF-8 byte order mark, if any.
     pub fn skip_bom(&mut self) -> io::Result<()> {
-        let buf = self.reader.fill_buf()?;
-        if buf.starts_with(&[0xEF, 0xBB, 0xBF]) {
-            self.reader.consume(3);
-            self.pos.offset += 3;
+        // Byte by byte: the buffer may hold less than the whole mark.
+        for b in [0xEF, 0xBB, 0xBF] {
+            if self.peek()? != Some(b) {
+                break;
+            }
+            self.bump()?;
         }
         Ok(())
     }
@@ -184,18 +186,11 @@ impl Scanner {
         }
     }
 
-    fn unexpected(&mut self, expected: &str) -> io::Result<SyntaxError> {
-        Ok(match self.peek()? {
-            None => self.error(format!("unexpected end of input, expected {expected}")),
-            Some(b) => self.error(format!(
-                "unexpected {}, expected {expected}",
-                describe_byte(b)
-            )),
-        })
-    }
-
     /// Reads one whole value. With `keys`, the keys of a top-level object and where
     /// their values lie are collected.
+    ///
+    /// The bytes are looked at where they lie in the reader's buffer, a buffer at a
+    /// time; strings (most of the bytes) are skipped with a vectorised search.
     pub fn value(
         &mut self,
         mut keys: Option<&mut Vec<KeySpan>>,
@@ -204,210 +199,262 @@ impl Scanner {
         // Open containers: true for an object.
         let mut stack: Vec<bool> = Vec::new();
         let mut expect = Expect::Value;
+        let mut lex = Lex::None;
+        let mut key = Vec::new();
         let mut key_start = 0u64;
         loop {
-            if expect != Expect::Value || !stack.is_empty() {
-                self.skip_ws()?;
-            }
-            let Some(b) = self.peek()? else {
-                return Ok(Err(self.unexpected(match expect {
-                    Expect::Colon => "':'",
-                    Expect::CommaOrClose => "',' or a closing bracket",
-                    Expect::Key | Expect::KeyOrClose => "a key",
-                    _ => "a value",
-                })?));
+            let buf = match self.reader.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
             };
-            match expect {
-                Expect::Value | Expect::ValueOrClose => {
-                    if expect == Expect::ValueOrClose && b == b']' {
-                        self.bump()?;
-                        stack.pop();
-                    } else {
-                        if stack.len() == 1 && stack[0] {
-                            key_start = self.pos.offset - start;
-                        }
-                        match b {
-                            b'{' => {
-                                self.bump()?;
-                                stack.push(true);
-                                expect = Expect::KeyOrClose;
-                                continue;
-                            }
-                            b'[' => {
-                                self.bump()?;
-                                stack.push(false);
-                                expect = Expect::ValueOrClose;
-                                continue;
-                            }
-                            b'"' => {
-                                if let Err(e) = self.string(None)? {
-                                    return Ok(Err(e));
-                                }
-                            }
-                            b'-' | b'0'..=b'9' => self.number()?,
-                            b't' | b'f' | b'n' => {
-                                if let Err(e) = self.literal()? {
-                                    return Ok(Err(e));
-                                }
-                            }
-                            _ => return Ok(Err(self.unexpected("a value")?)),
-                        }
-                    }
-                }
-                Expect::KeyOrClose | Expect::Key => {
-                    if expect == Expect::KeyOrClose && b == b'}' {
-                        self.bump()?;
-                        stack.pop();
-                    } else if b == b'"' {
-                        let mut key = Vec::new();
-                        let capture = (stack.len() == 1 && keys.is_some()).then_some(&mut key);
-                        if let Err(e) = self.string(capture)? {
-                            return Ok(Err(e));
-                        }
-                        if let (Some(keys), 1) = (keys.as_deref_mut(), stack.len()) {
-                            keys.push(KeySpan {
-                                key: String::from_utf8_lossy(&key).into_owned(),
-                                start: 0,
-                                end: 0,
-                            });
-                        }
-                        expect = Expect::Colon;
-                        continue;
-                    } else {
-                        return Ok(Err(self.unexpected("a key (a string)")?));
-                    }
-                }
-                Expect::Colon => {
-                    if b != b':' {
-                        return Ok(Err(self.unexpected("':'")?));
-                    }
-                    self.bump()?;
-                    expect = Expect::Value;
-                    // Whitespace after ':' belongs to no value.
-                    self.skip_ws()?;
-                    continue;
-                }
-                Expect::CommaOrClose => {
-                    let top = *stack.last().expect("inside a container");
-                    match (b, top) {
-                        (b',', true) => expect = Expect::Key,
-                        (b',', false) => expect = Expect::Value,
-                        (b'}', true) | (b']', false) => {
-                            stack.pop();
-                        }
-                        _ => {
-                            return Ok(Err(self.unexpected(if top {
-                                "',' or '}'"
-                            } else {
-                                "',' or ']'"
-                            })?));
-                        }
-                    }
-                    self.bump()?;
-                    if b == b',' {
-                        continue;
-                    }
-                }
-            }
-            // A value (or container) just ended.
-            if stack.len() == 1 && stack[0] {
-                if let Some(span) = keys.as_deref_mut().and_then(|k| k.last_mut()) {
-                    if span.end == 0 {
-                        span.start = key_start;
-                        span.end = self.pos.offset - start;
-                    }
-                }
-            }
-            if stack.is_empty() {
-                return Ok(Ok(()));
-            }
-            expect = Expect::CommaOrClose;
-        }
-    }
-
-    /// A string, from its opening quote. Control characters (a raw newline) end it
-    /// with an error, so a broken line never swallows the next one.
-    fn string(&mut self, mut capture: Option<&mut Vec<u8>>) -> io::Result<Result<(), SyntaxError>> {
-        self.bump()?;
-        let mut escaped = false;
-        loop {
-            let buf = self.reader.fill_buf()?;
             if buf.is_empty() {
-                return Ok(Err(self.error("unexpected end of input inside a string")));
+                if matches!(lex, Lex::Num) && stack.is_empty() {
+                    return Ok(Ok(()));
+                }
+                let what = match (lex, expect) {
+                    (Lex::Str { .. }, _) => "unexpected end of input inside a string",
+                    (Lex::Lit { .. }, _) => "unexpected end of input inside true, false or null",
+                    (_, Expect::Colon) => "unexpected end of input, expected ':'",
+                    (_, Expect::CommaOrClose) => {
+                        "unexpected end of input, expected ',' or a closing bracket"
+                    }
+                    (_, Expect::Key | Expect::KeyOrClose) => {
+                        "unexpected end of input, expected a key"
+                    }
+                    _ => "unexpected end of input, expected a value",
+                };
+                return Ok(Err(self.error(what)));
             }
-            let mut end = None;
+            let n = buf.len();
             let mut i = 0;
-            while i < buf.len() {
-                let b = buf[i];
-                if escaped {
-                    escaped = false;
-                } else if b == b'\\' {
-                    escaped = true;
-                } else if b == b'"' {
-                    end = Some(i);
-                    break;
-                } else if b < 0x20 {
-                    let n = i;
-                    if let Some(c) = capture.as_deref_mut() {
-                        c.extend_from_slice(&buf[..n]);
-                    }
-                    self.consume(n)?;
-                    return Ok(Err(
-                        self.error(format!("{} inside a string", describe_byte(b)))
-                    ));
-                }
-                i += 1;
-            }
-            match end {
-                Some(i) => {
-                    if let Some(c) = capture.as_deref_mut() {
-                        c.extend_from_slice(&buf[..i]);
-                    }
-                    return self.consume(i + 1).map(Ok);
-                }
-                None => {
-                    let n = buf.len();
-                    if let Some(c) = capture.as_deref_mut() {
-                        if c.len() < 1024 {
-                            c.extend_from_slice(&buf[..n]);
+            // Set when the value is whole (Ok) or broken (Err, at byte i).
+            let mut outcome: Option<Result<(), String>> = None;
+            while i < n && outcome.is_none() {
+                // Whether a value ended at byte i.
+                let mut ended = false;
+                match &mut lex {
+                    Lex::Str { escaped, is_key } => {
+                        if *escaped {
+                            *escaped = false;
+                            i += 1;
+                            continue;
+                        }
+                        let rest = &buf[i..];
+                        let stop = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
+                        if let Some(c) = rest[..stop].iter().position(|&b| b < 0x20) {
+                            if *is_key && key.len() < 1024 {
+                                key.extend_from_slice(&rest[..c]);
+                            }
+                            i += c;
+                            outcome =
+                                Some(Err(format!("{} inside a string", describe_byte(rest[c]))));
+                            break;
+                        }
+                        if *is_key && key.len() < 1024 {
+                            key.extend_from_slice(&rest[..stop.min(1024)]);
+                        }
+                        i += stop;
+                        if stop == rest.len() {
+                            break;
+                        }
+                        i += 1;
+                        if rest[stop] == b'\\' {
+                            *escaped = true;
+                            continue;
+                        }
+                        let was_key = *is_key;
+                        lex = Lex::None;
+                        if was_key {
+                            if let (Some(keys), 1) = (keys.as_deref_mut(), stack.len()) {
+                                keys.push(KeySpan {
+                                    key: String::from_utf8_lossy(&key).into_owned(),
+                                    start: 0,
+                                    end: 0,
+                                });
+                            }
+                            expect = Expect::Colon;
+                        } else {
+                            ended = true;
                         }
                     }
-                    self.consume(n)?;
+                    Lex::Num => {
+                        if matches!(buf[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E') {
+                            i += 1;
+                            continue;
+                        }
+                        lex = Lex::None;
+                        ended = true;
+                    }
+                    Lex::Lit { word, at } => {
+                        if buf[i] != word[*at] {
+                            outcome = Some(Err(format!(
+                                "unexpected {}, expected true, false or null",
+                                describe_byte(buf[i])
+                            )));
+                            break;
+                        }
+                        i += 1;
+                        *at += 1;
+                        if *at == word.len() {
+                            lex = Lex::None;
+                            ended = true;
+                        } else {
+                            continue;
+                        }
+                    }
+                    Lex::None => {
+                        let b = buf[i];
+                        if matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+                            && (expect != Expect::Value || !stack.is_empty())
+                        {
+                            i += 1;
+                            continue;
+                        }
+                        match expect {
+                            Expect::Value | Expect::ValueOrClose => {
+                                if expect == Expect::ValueOrClose && b == b']' {
+                                    i += 1;
+                                    stack.pop();
+                                    ended = true;
+                                } else {
+                                    if stack.len() == 1 && stack[0] {
+                                        key_start = self.pos.offset + i as u64 - start;
+                                    }
+                                    match b {
+                                        b'{' => {
+                                            stack.push(true);
+                                            expect = Expect::KeyOrClose;
+                                        }
+                                        b'[' => {
+                                            stack.push(false);
+                                            expect = Expect::ValueOrClose;
+                                        }
+                                        b'"' => {
+                                            lex = Lex::Str {
+                                                escaped: false,
+                                                is_key: false,
+                                            }
+                                        }
+                                        b'-' | b'0'..=b'9' => lex = Lex::Num,
+                                        b't' => {
+                                            lex = Lex::Lit {
+                                                word: b"true",
+                                                at: 1,
+                                            }
+                                        }
+                                        b'f' => {
+                                            lex = Lex::Lit {
+                                                word: b"false",
+                                                at: 1,
+                                            }
+                                        }
+                                        b'n' => {
+                                            lex = Lex::Lit {
+                                                word: b"null",
+                                                at: 1,
+                                            }
+                                        }
+                                        _ => {
+                                            outcome = Some(Err(format!(
+                                                "unexpected {}, expected a value",
+                                                describe_byte(b)
+                                            )));
+                                            break;
+                                        }
+                                    }
+                                    i += 1;
+                                }
+                            }
+                            Expect::KeyOrClose | Expect::Key => {
+                                if expect == Expect::KeyOrClose && b == b'}' {
+                                    i += 1;
+                                    stack.pop();
+                                    ended = true;
+                                } else if b == b'"' {
+                                    i += 1;
+                                    key.clear();
+                                    let is_key = true;
+                                    lex = Lex::Str {
+                                        escaped: false,
+                                        is_key,
+                                    };
+                                } else {
+                                    outcome = Some(Err(format!(
+                                        "unexpected {}, expected a key (a string)",
+                                        describe_byte(b)
+                                    )));
+                                    break;
+                                }
+                            }
+                            Expect::Colon => {
+                                if b != b':' {
+                                    outcome = Some(Err(format!(
+                                        "unexpected {}, expected ':'",
+                                        describe_byte(b)
+                                    )));
+                                    break;
+                                }
+                                i += 1;
+                                expect = Expect::Value;
+                            }
+                            Expect::CommaOrClose => {
+                                let top = *stack.last().expect("inside a container");
+                                match (b, top) {
+                                    (b',', true) => expect = Expect::Key,
+                                    (b',', false) => expect = Expect::Value,
+                                    (b'}', true) | (b']', false) => {
+                                        stack.pop();
+                                        ended = true;
+                                    }
+                                    _ => {
+                                        let expected =
+                                            if top { "',' or '}'" } else { "',' or ']'" };
+                                        outcome = Some(Err(format!(
+                                            "unexpected {}, expected {expected}",
+                                            describe_byte(b)
+                                        )));
+                                        break;
+                                    }
+                                }
+                                i += 1;
+                            }
+                        }
+                    }
+                }
+                if ended {
+                    if stack.len() == 1 && stack[0] {
+                        if let Some(span) = keys.as_deref_mut().and_then(|k| k.last_mut()) {
+                            if span.end == 0 {
+                                span.start = key_start;
+                                span.end = self.pos.offset + i as u64 - start;
+                            }
+                        }
+                    }
+                    if stack.is_empty() {
+                        outcome = Some(Ok(()));
+                    } else {
+                        expect = Expect::CommaOrClose;
+                    }
                 }
             }
-        }
-    }
-
-    /// A number's characters (serde_json checks their form when the value is parsed).
-    fn number(&mut self) -> io::Result<()> {
-        loop {
-            let buf = self.reader.fill_buf()?;
-            let n = buf
-                .iter()
-                .position(|b| !matches!(b, b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E'))
-                .unwrap_or(buf.len());
-            let all = n == buf.len() && n > 0;
-            self.consume(n)?;
-            if !all {
-                return Ok(());
+            self.consume(i)?;
+            match outcome {
+                None => {}
+                Some(Ok(())) => return Ok(Ok(())),
+                Some(Err(what)) => return Ok(Err(self.error(what))),
             }
         }
     }
+}
 
-    fn literal(&mut self) -> io::Result<Result<(), SyntaxError>> {
-        let word: &[u8] = match self.peek()? {
-            Some(b't') => b"true",
-            Some(b'f') => b"false",
-            _ => b"null",
-        };
-        for &expected in word {
-            if self.peek()? != Some(expected) {
-                return Ok(Err(self.unexpected("true, false or null")?));
-            }
-            self.bump()?;
-        }
-        Ok(Ok(()))
-    }
+/// Inside a token that spans bytes.
+#[derive(Clone, Copy)]
+enum Lex {
+    None,
+    Str { escaped: bool, is_key: bool },
+    Num,
+    Lit { word: &'static [u8], at: usize },
 }
 
 /// A byte as a message shows it.

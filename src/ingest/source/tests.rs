@@ -164,3 +164,23 @@ fn gzip_is_found_by_its_first_bytes() {
     );
     assert_eq!(opened.raw_bytes(), both.len() as u64);
 }
+
+#[test]
+fn the_same_units_whatever_the_buffer_size() {
+    let inputs: [&[u8]; 6] = [
+        b"\xEF\xBB\xBF{\"a\":1}\r\n\r\n{\"b\":\"x\\\"}\\\\\"}\r\n",
+        b"{\n  \"a\": [1, {\"b\": null}]\n}\n{\n \"c\": true\n}{\"d\":-1.5e3}",
+        b"[{\"a\":1}, {\"b\":[2,3]} ,\n 4]\n[]\n[\n]",
+        b"{broken\n{\"a\":\"open\n{\"b\":1}\nnot json\n\"str\"\n12\n",
+        b"[{\"a\":1},{\"b\" 2},{\"c\":3}]\n{\"d\":4}\n{\"e\":tru}\n{\"f\":",
+        b"{\"batch\":[{\"x\":\"\\u00e9\"}],\"context\":{}}",
+    ];
+    for input in inputs {
+        let whole = units(input);
+        for cap in 1..8 {
+            let reader = std::io::BufReader::with_capacity(cap, Cursor::new(input.to_vec()));
+            let mut reader = Reader::new(Box::new(reader), None).unwrap();
+            assert_eq!(collect(&mut reader), whole, "buffer of {cap} bytes");
+        }
+    }
+}
