@@ -11,6 +11,14 @@ use super::array::{Step, next_item};
 use super::scan::{KeySpan, Position, Record, Scanner};
 use super::{Bad, MAX_EVENT, PREVIEW, Unit};
 
+fn not_one_event() -> String {
+    format!(
+        "longer than {} MiB: not one event (an event may be up to {} MiB)",
+        MAX_EVENT >> 20,
+        MAX_EVENT >> 20
+    )
+}
+
 /// The items of a spooled batch, being read.
 pub struct SpooledBatch {
     sc: Scanner,
@@ -37,28 +45,34 @@ pub fn open(
             truncated: true,
         }
     };
-    let batch = keys.iter().find(|k| k.key == "batch");
-    let (Some(batch), false, Some(mut spool)) =
-        (batch, keys.iter().any(|k| k.key == "type"), record.spool)
-    else {
-        return Ok(Err(too_large(
-            record.bytes,
-            format!(
-                "longer than {} MiB: not one event (an event may be up to {} MiB)",
-                MAX_EVENT >> 20,
-                MAX_EVENT >> 20
-            ),
-        )));
+    let Some(mut spool) = record.spool else {
+        return Ok(Err(too_large(record.bytes, not_one_event())));
+    };
+    // The keys' names, read back from the spool.
+    let mut named = Vec::with_capacity(keys.len());
+    for span in keys {
+        let mut quoted = vec![0; (span.key_end - span.key_start) as usize + 2];
+        spool.seek(SeekFrom::Start(span.key_start - 1))?;
+        spool.read_exact(&mut quoted)?;
+        let name = serde_json::from_slice::<String>(&quoted)
+            .unwrap_or_else(|_| String::from_utf8_lossy(&quoted).into_owned());
+        named.push((name, span));
+    }
+    let batch = named
+        .iter()
+        .find(|(k, _)| k == "batch")
+        .map(|(_, s)| s.clone());
+    let (Some(batch), false) = (batch, named.iter().any(|(k, _)| k == "type")) else {
+        return Ok(Err(too_large(record.bytes, not_one_event())));
     };
     let mut envelope = Map::new();
-    for span in keys.iter().filter(|k| k.key != "batch") {
+    for (key, span) in named.iter().filter(|(k, _)| k != "batch") {
         let len = span.end - span.start;
         if len as usize > MAX_EVENT {
             return Ok(Err(too_large(
                 record.bytes,
                 format!(
-                    "the batch's \"{}\" is longer than {} MiB",
-                    span.key,
+                    "the batch's \"{key}\" is longer than {} MiB",
                     MAX_EVENT >> 20
                 ),
             )));
@@ -68,12 +82,12 @@ pub fn open(
         spool.read_exact(&mut bytes)?;
         match serde_json::from_slice::<Value>(&bytes) {
             Ok(value) => {
-                envelope.insert(span.key.clone(), value);
+                envelope.insert(key.clone(), value);
             }
             Err(e) => {
                 return Ok(Err(too_large(
                     record.bytes,
-                    format!("invalid JSON in the batch's \"{}\": {e}", span.key),
+                    format!("invalid JSON in the batch's \"{key}\": {e}"),
                 )));
             }
         }

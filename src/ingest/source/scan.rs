@@ -24,14 +24,28 @@ pub struct SyntaxError {
     pub what: String,
 }
 
-/// A key of the object being read (one level down) and where its value lies, relative
-/// to the object's first byte.
+/// A key of the object being read (one level down) and where its value lies: byte
+/// ranges relative to the object's first byte (the key's without its quotes).
 #[derive(Debug, Clone)]
 pub struct KeySpan {
-    pub key: String,
+    pub key_start: u64,
+    pub key_end: u64,
     pub start: u64,
     pub end: u64,
 }
+
+/// Bytes that end a run of plain string content.
+static STRING_STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        t[b] = true;
+        b += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
 
 /// Reads JSON structure from a byte stream.
 pub struct Scanner {
@@ -200,8 +214,8 @@ impl Scanner {
         let mut stack: Vec<bool> = Vec::new();
         let mut expect = Expect::Value;
         let mut lex = Lex::None;
-        let mut key = Vec::new();
         let mut key_start = 0u64;
+        let mut key_quote = 0u64;
         loop {
             let buf = match self.reader.fill_buf() {
                 Ok(buf) => buf,
@@ -241,25 +255,21 @@ impl Scanner {
                             continue;
                         }
                         let rest = &buf[i..];
-                        let stop = memchr::memchr2(b'"', b'\\', rest).unwrap_or(rest.len());
-                        if let Some(c) = rest[..stop].iter().position(|&b| b < 0x20) {
-                            if *is_key && key.len() < 1024 {
-                                key.extend_from_slice(&rest[..c]);
-                            }
-                            i += c;
-                            outcome =
-                                Some(Err(format!("{} inside a string", describe_byte(rest[c]))));
-                            break;
-                        }
-                        if *is_key && key.len() < 1024 {
-                            key.extend_from_slice(&rest[..stop.min(1024)]);
-                        }
+                        let stop = rest
+                            .iter()
+                            .position(|&b| STRING_STOP[b as usize])
+                            .unwrap_or(rest.len());
                         i += stop;
                         if stop == rest.len() {
                             break;
                         }
+                        let b = rest[stop];
+                        if b < 0x20 {
+                            outcome = Some(Err(format!("{} inside a string", describe_byte(b))));
+                            break;
+                        }
                         i += 1;
-                        if rest[stop] == b'\\' {
+                        if b == b'\\' {
                             *escaped = true;
                             continue;
                         }
@@ -268,7 +278,8 @@ impl Scanner {
                         if was_key {
                             if let (Some(keys), 1) = (keys.as_deref_mut(), stack.len()) {
                                 keys.push(KeySpan {
-                                    key: String::from_utf8_lossy(&key).into_owned(),
+                                    key_start: key_quote + 1,
+                                    key_end: self.pos.offset + i as u64 - 1 - start,
                                     start: 0,
                                     end: 0,
                                 });
@@ -372,12 +383,11 @@ impl Scanner {
                                     stack.pop();
                                     ended = true;
                                 } else if b == b'"' {
+                                    key_quote = self.pos.offset + i as u64 - start;
                                     i += 1;
-                                    key.clear();
-                                    let is_key = true;
                                     lex = Lex::Str {
                                         escaped: false,
-                                        is_key,
+                                        is_key: true,
                                     };
                                 } else {
                                     outcome = Some(Err(format!(
