@@ -91,6 +91,7 @@ fn gzip_files_folders_and_stdin_give_the_state_of_the_plain_stream() {
         &export.join("2026-10-03/manifest.csv.gz"),
         &gz("file,rows\nd,500\n"),
     );
+    std::fs::create_dir_all(export.join("2026-10-04")).unwrap();
     // Gzip whatever the name, and on standard input.
     let named = write(&env.dir.path().join("events.data"), &gz(&parts[4]));
     let (code, s, stderr) = ingest(
@@ -108,7 +109,8 @@ fn gzip_files_folders_and_stdin_give_the_state_of_the_plain_stream() {
         .iter()
         .map(|f| f["source"].as_str().unwrap())
         .collect();
-    assert_eq!(skipped.len(), 3, "{skipped:?}");
+    assert_eq!(skipped.len(), 4, "{skipped:?}");
+    assert!(skipped.iter().any(|f| f.ends_with("2026-10-04")));
     assert!(skipped.iter().any(|f| f.ends_with(".DS_Store")));
     assert!(skipped.iter().any(|f| f.ends_with("README.txt")));
     assert!(skipped.iter().any(|f| f.ends_with("manifest.csv.gz")));

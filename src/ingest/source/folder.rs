@@ -1,5 +1,5 @@
 //! Folders: every file under them, in name order (so date-named folders come in time
-//! order), hidden ones left out with a note.
+//! order), hidden ones left out with a note, and empty folders noted.
 
 use std::path::{Path, PathBuf};
 
@@ -20,7 +20,11 @@ pub fn walk(dir: &Path, out: &mut Vec<(PathBuf, Option<String>)>) -> Result<(), 
             if hidden {
                 out.push((path, Some("hidden folder, skipped".to_string())));
             } else {
+                let before = out.len();
                 walk(&path, out)?;
+                if out.len() == before {
+                    out.push((path, Some("an empty folder: nothing to read".to_string())));
+                }
             }
         } else if hidden {
             out.push((path, Some("hidden file, skipped".to_string())));

@@ -126,12 +126,21 @@ impl Input {
             } else if path.is_dir() {
                 let mut found = Vec::new();
                 walk(path, &mut found)?;
+                if found.is_empty() {
+                    inputs.push(Input {
+                        name: path.display().to_string(),
+                        size: Some(0),
+                        source: Source::Skipped("an empty folder: nothing to read".to_string()),
+                    });
+                }
                 for (path, skipped) in found {
                     let name = path.display().to_string();
                     inputs.push(match skipped {
                         Some(reason) => Input {
                             name,
-                            size: std::fs::metadata(&path).ok().map(|m| m.len()),
+                            size: std::fs::metadata(&path)
+                                .ok()
+                                .map(|m| if m.is_dir() { 0 } else { m.len() }),
                             source: Source::Skipped(reason),
                         },
                         None => Input {
