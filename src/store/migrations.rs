@@ -198,6 +198,25 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX rejections_received ON rejections(received_at);
     "#,
+    // 5: ingest checkpoints: how far each file was read, written in the transaction that
+    // commits its events, so a rerun of an interrupted back-fill skips what is done. A
+    // file is known by its path, size and modification time; `offset` and `line` say
+    // where reading starts again (inside a top-level array: the line it starts on and
+    // the next item); `complete` marks a file read to its end.
+    r#"
+    CREATE TABLE IF NOT EXISTS ingest_checkpoints (
+        path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        offset INTEGER NOT NULL,
+        line INTEGER NOT NULL,
+        array_line INTEGER,
+        array_next INTEGER,
+        complete INTEGER NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (path, size, mtime_ns)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.
