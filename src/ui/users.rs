@@ -148,6 +148,9 @@ pub async fn profile(ui: &Arc<Ui>, ctx: &Ctx, id: String) -> Result<Markup> {
             h2 #h-timeline { "Timeline" }
             (timeline_table(&history.items))
             (pager(ctx, &[], window, history.total, history.items.len()))
+            @let user_query = layout::encode([("user".to_string(), id.clone())].iter());
+            (twins("/v1/events", &user_query))
+            (twins("/v1/pages", &user_query))
         }
         (twins(&format!("/v1/users/{}", segment(&id)), ""))
     };
