@@ -5,6 +5,7 @@
 //! cached profiles and writes them in large transactions.
 
 mod apply;
+mod owners;
 mod registry;
 mod source;
 mod summary;
@@ -187,8 +188,6 @@ pub struct Ingestor<'a> {
     user_ids: HashMap<String, i64>,
     anonymous_ids: HashMap<String, i64>,
     group_ids: HashMap<String, i64>,
-    /// Profiles merged away during this transaction -> the profile they became.
-    merged: HashMap<i64, i64>,
     summary: Summary,
     in_transaction: bool,
     /// The id the next new user profile gets (valid inside a transaction).
@@ -227,7 +226,6 @@ impl<'a> Ingestor<'a> {
             user_ids: HashMap::default(),
             anonymous_ids: HashMap::default(),
             group_ids: HashMap::default(),
-            merged: HashMap::default(),
             summary: Summary::default(),
             in_transaction: false,
             next_user_ref: 0,
@@ -549,11 +547,6 @@ impl<'a> Ingestor<'a> {
         self.in_transaction = false;
         self.pending = 0;
         self.data_version = version;
-        if !self.merged.is_empty() {
-            let merged = std::mem::take(&mut self.merged);
-            self.anonymous_ids.retain(|_, id| !merged.contains_key(id));
-            self.user_ids.retain(|_, id| !merged.contains_key(id));
-        }
         self.evict();
         Ok(())
     }

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::attributes::Scalar;
 use super::lww::{Clock, Lww, clock_table};
+use super::owner::Shadows;
 use super::profile::{Record, UserField, UserProfile};
 
 /// Distinct shared strings kept at most; past this, new values are stored inline.
@@ -111,7 +112,77 @@ pub fn pack_user(user: &UserProfile, shared: &mut SharedStrings) -> Box<[u8]> {
         out.clock(lww.clock);
         out.scalar(lww.value.as_ref(), None);
     }
+    write_shadows(&mut out, user.shadows.as_ref());
+    match user.owner {
+        Some((owner, clock)) => {
+            out.0.push(1);
+            out.int(owner);
+            out.clock(clock);
+        }
+        None => out.0.push(0),
+    }
     out.0.into_boxed_slice()
+}
+
+/// An owner's shadows (see [`UserProfile::shadows`]) for its row; None for a profile
+/// that owns no anonymous record.
+pub fn pack_shadows(shadows: Option<&Shadows>) -> Option<Vec<u8>> {
+    shadows?;
+    let mut out = Writer(Vec::new());
+    write_shadows(&mut out, shadows);
+    Some(out.0)
+}
+
+/// The shadows [`pack_shadows`] packed.
+pub fn unpack_shadows(bytes: Option<&[u8]>) -> Option<Shadows> {
+    let mut r = Reader {
+        bytes: bytes?,
+        at: 0,
+    };
+    read_shadows(&mut r, &SharedStrings::default())
+}
+
+fn write_shadows(out: &mut Writer, shadows: Option<&Shadows>) {
+    let Some(shadows) = shadows else {
+        out.0.push(0);
+        return;
+    };
+    out.0.push(1);
+    let mut slots: Vec<_> = shadows.iter().collect();
+    slots.sort_unstable_by_key(|(slot, _)| **slot);
+    out.uint(slots.len() as u64);
+    for (slot, own) in slots {
+        out.int(*slot);
+        match own {
+            Some(lww) => {
+                out.0.push(1);
+                out.clock(lww.clock);
+                out.scalar(lww.value.as_ref(), None);
+            }
+            None => out.0.push(0),
+        }
+    }
+}
+
+fn read_shadows(r: &mut Reader, shared: &SharedStrings) -> Option<Shadows> {
+    if r.at >= r.bytes.len() || r.byte() == 0 {
+        return None;
+    }
+    Some(
+        (0..r.uint())
+            .map(|_| {
+                let slot = r.int();
+                let own = (r.byte() == 1).then(|| {
+                    let clock = r.clock();
+                    Lww {
+                        clock,
+                        value: r.scalar(shared),
+                    }
+                });
+                (slot, own)
+            })
+            .collect(),
+    )
 }
 
 /// The profile [`pack_user`] packed (with the same `shared` table).
@@ -146,6 +217,8 @@ pub fn unpack_user(bytes: &[u8], shared: &SharedStrings) -> UserProfile {
             )
         })
         .collect();
+    let shadows = read_shadows(&mut r, shared);
+    let owner = (r.byte() == 1).then(|| (r.int(), r.clock()));
     UserProfile {
         id,
         user_id,
@@ -157,6 +230,8 @@ pub fn unpack_user(bytes: &[u8], shared: &SharedStrings) -> UserProfile {
         },
         page_views,
         last_seen,
+        shadows,
+        owner,
     }
 }
 
