@@ -73,7 +73,7 @@ fn a_schema_3_database_migrates_keeps_its_data_and_its_keys_stay_write_keys() {
         dir,
     };
     let status = db.json(&["status"]);
-    assert_eq!(status["schema_version"], 4);
+    assert_eq!(status["schema_version"], usercom::store::SCHEMA_VERSION);
     assert_eq!(status["users"], 33);
     assert_eq!(status["trusted_domains"], 1);
     assert_eq!(status["write_keys"], 1);
