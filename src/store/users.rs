@@ -200,7 +200,8 @@ impl Store {
         Ok(stmt.query_row([anonymous_id], |r| r.get(0)).optional()?)
     }
 
-    /// Finds a user by userId, anonymousId or email (in that order; an email in any case).
+    /// Finds a user by userId, anonymousId or email (in that order; an email in any case);
+    /// an owned anonymous record's owner.
     pub fn find_user(&self, id: &str) -> Result<Option<i64>> {
         if let Some(found) = self.user_ref_by_user_id(id)? {
             return Ok(Some(found));
@@ -208,15 +209,16 @@ impl Store {
         if let Some(found) = self.owner_by_anonymous_id(id)? {
             return Ok(Some(found));
         }
-        let mut stmt = self
-            .conn()
-            .prepare_cached("SELECT id FROM users WHERE email = ?1 ORDER BY id LIMIT 1")?;
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT coalesce(owner_ref, id) FROM users WHERE email = ?1 ORDER BY id LIMIT 1",
+        )?;
         if let Some(found) = stmt.query_row([id], |r| r.get(0)).optional()? {
             return Ok(Some(found));
         }
         // Emails are case-insensitive to people: any case finds one.
         let mut stmt = self.conn().prepare_cached(
-            "SELECT id FROM users WHERE lower(email) = lower(?1) ORDER BY id LIMIT 1",
+            "SELECT coalesce(owner_ref, id) FROM users WHERE lower(email) = lower(?1)
+             ORDER BY id LIMIT 1",
         )?;
         Ok(stmt.query_row([id], |r| r.get(0)).optional()?)
     }
