@@ -5,6 +5,7 @@ use anyhow::Result;
 use heck::ToSnakeCase;
 use serde_json::{Map, Value};
 
+use super::owners::{Write, write_values};
 use super::{Cached, Ingestor, Location};
 use crate::ingest::IgnoredValue;
 use crate::semantics::attributes::{AttrType, Scalar, Scope, attribute_name, convert};
@@ -208,21 +209,10 @@ impl Ingestor<'_> {
         let owner = cached.profile.owner.map(|(owner, _)| owner);
         // An anonymous record's values join its owner's too.
         let for_owner = owner.map(|owner| (owner, fields.clone(), attributes.clone()));
-        let profile = &mut cached.profile;
-        let mut dirty = profile.record.touch(event.time);
-        for (field, value) in fields {
-            let changed = profile.set_field(field, value, clock);
-            cached.keys_dirty |= changed && field == UserField::Email;
-            dirty |= changed;
-        }
-        for (attr, value) in attributes {
-            if profile.set_attribute(attr, value, clock) {
-                cached.dirty_attrs.push(attr);
-            }
-        }
-        cached.dirty |= dirty;
+        write_values(cached, event.time, clock, fields, attributes, Write::Own);
         if let Some((owner, fields, attributes)) = for_owner {
-            self.contribute(owner, event.time, clock, fields, attributes)?;
+            let cached = self.user(owner)?;
+            write_values(cached, event.time, clock, fields, attributes, Write::Owned);
         }
         Ok(())
     }

@@ -36,33 +36,6 @@ impl Ingestor<'_> {
         Ok(record)
     }
 
-    /// Values an owned anonymous record took from one of its events, offered to its
-    /// owner.
-    pub(super) fn contribute(
-        &mut self,
-        owner: i64,
-        time: DateTime<Utc>,
-        clock: Clock,
-        fields: Vec<(UserField, Option<Scalar>)>,
-        attributes: Vec<(i64, Option<Scalar>)>,
-    ) -> Result<()> {
-        let cached = self.user(owner)?;
-        let profile = &mut cached.profile;
-        let mut dirty = profile.record.touch(time);
-        for (field, value) in fields {
-            let changed = profile.contribute_field(field.index(), value, clock);
-            cached.keys_dirty |= changed && field == UserField::Email;
-            dirty |= changed;
-        }
-        for (attr, value) in attributes {
-            if profile.contribute_attribute(attr, value, clock) {
-                cached.dirty_attrs.push(attr);
-            }
-        }
-        cached.dirty |= dirty;
-        Ok(())
-    }
-
     /// `user` takes the anonymous record `record` (owned by nobody now), claimed by a
     /// linking event at `clock`: its page views and events count for the user and its
     /// values join the user's.
@@ -100,6 +73,45 @@ impl Ingestor<'_> {
         cached.dirty = true;
         Ok(())
     }
+}
+
+/// Whose values an event writes to a profile.
+pub(super) enum Write {
+    /// The profile's own.
+    Own,
+    /// Those of an anonymous record it owns.
+    Owned,
+}
+
+/// Writes an event's values (at `time`, `clock`) to a profile.
+pub(super) fn write_values(
+    cached: &mut Cached<UserProfile>,
+    time: DateTime<Utc>,
+    clock: Clock,
+    fields: Vec<(UserField, Option<Scalar>)>,
+    attributes: Vec<(i64, Option<Scalar>)>,
+    write: Write,
+) {
+    let profile = &mut cached.profile;
+    let mut dirty = profile.record.touch(time);
+    for (field, value) in fields {
+        let changed = match write {
+            Write::Own => profile.set_field(field, value, clock),
+            Write::Owned => profile.contribute_field(field.index(), value, clock),
+        };
+        cached.keys_dirty |= changed && field == UserField::Email;
+        dirty |= changed;
+    }
+    for (attr, value) in attributes {
+        let changed = match write {
+            Write::Own => profile.set_attribute(attr, value, clock),
+            Write::Owned => profile.contribute_attribute(attr, value, clock),
+        };
+        if changed {
+            cached.dirty_attrs.push(attr);
+        }
+    }
+    cached.dirty |= dirty;
 }
 
 fn mark_changed(cached: &mut Cached<UserProfile>, attrs: Vec<i64>) {
