@@ -5,6 +5,8 @@ mod common;
 
 use common::{Env, fixture};
 use serde_json::{Value, json};
+use usercom::ingest::{CacheLimits, IngestOptions, Ingestor, Input, Quiet};
+use usercom::store::Store;
 
 /// A visitor's anonymous history, then two userIds claiming its anonymousId: `u-late`
 /// at 12:00 and `u-early` at 11:00, and more anonymous calls after both.
@@ -20,6 +22,8 @@ fn stream() -> Vec<Value> {
             "traits":{"email":"late@x.com","plan":"late"}}),
         json!({"type":"identify","userId":"u-early","anonymousId":"a1","messageId":"i1","timestamp":"2026-10-01T11:00:00Z",
             "traits":{"email":"early@x.com"}}),
+        // u-early's later linking event: its earliest is the one that counts.
+        json!({"type":"track","userId":"u-early","anonymousId":"a1","messageId":"t3","timestamp":"2026-10-01T12:40:00Z","event":"Paid"}),
         json!({"type":"page","userId":"u-late","messageId":"p3","timestamp":"2026-10-01T12:30:00Z",
             "properties":{"url":"https://x.com/late"},"context":{"locale":"de-DE"}}),
         json!({"type":"page","anonymousId":"a1","messageId":"p2","timestamp":"2026-10-01T13:00:00Z",
@@ -125,7 +129,7 @@ fn an_earlier_claim_arriving_later_takes_the_anonymous_history() {
     let key = env.key();
     let lines = stream();
     // The visitor's history and the later claim first.
-    env.ingest_text(&key, &ndjson(&[&lines[..5], &lines[6..]].concat()));
+    env.ingest_text(&key, &ndjson(&[&lines[..5], &lines[7..]].concat()));
     let late = env.user("u-late");
     assert_eq!(late["page_views"], 3, "{late}");
     assert_eq!(late["phone"], "+48 1", "{late}");
@@ -147,6 +151,11 @@ fn an_earlier_claim_arriving_later_takes_the_anonymous_history() {
     assert_eq!(pages.as_array().unwrap().len(), 2, "{pages}");
     let (_, events) = env.json(&["events", "list", "--user", "u-early"]);
     assert_eq!(events.as_array().unwrap().len(), 1, "{events}");
+    // u-early's later linking event keeps what it has.
+    env.ingest_text(&key, &ndjson(&lines[6..7]));
+    let (_, events) = env.json(&["events", "list", "--user", "u-early"]);
+    assert_eq!(events.as_array().unwrap().len(), 2, "{events}");
+    assert_eq!(env.user("u-early")["page_views"], 2);
     let (_, events) = env.json(&["events", "list", "--user", "u-late"]);
     assert_eq!(events.as_array().unwrap().len(), 0, "{events}");
     // The anonymousId finds its owner; the anonymous record is no user of its own.
@@ -174,5 +183,40 @@ fn the_fixture_and_a_shuffled_copy_give_the_same_state() {
         let (_, b) = shuffled.json(&[what, "list", "--limit", "100000"]);
         assert!(a.as_array().unwrap().len() > 1, "{what}");
         assert_eq!(a, b, "{what} list differs after shuffling");
+    }
+}
+
+#[test]
+fn tiny_caches_and_batches_give_the_same_owner() {
+    let expected = state(&ingest(&stream()));
+    let tiny = CacheLimits {
+        hot_profiles: 1,
+        packed_bytes: 256,
+        companies: 1,
+        ids: 2,
+    };
+    for (batch_size, seed) in [(1, 3), (2, 5), (4, 8)] {
+        let env = Env::new();
+        env.key();
+        let mut lines = stream();
+        shuffle(&mut lines, seed);
+        let file = env.write("e.ndjson", &ndjson(&lines));
+        let store = Store::open(&env.db).unwrap();
+        let mut observer = Quiet;
+        let options = IngestOptions {
+            batch_size,
+            cache: tiny,
+            ..IngestOptions::default()
+        };
+        let mut ingestor = Ingestor::new(&store, options, &mut observer).unwrap();
+        let mut input = Input::open(&file).unwrap();
+        ingestor.ingest_input(&mut input, &mut |_, _| {}).unwrap();
+        assert_eq!(ingestor.finish().unwrap().applied, lines.len() as u64);
+        drop(store);
+        assert_eq!(
+            state(&env),
+            expected,
+            "batch size {batch_size}, seed {seed}"
+        );
     }
 }

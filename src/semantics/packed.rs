@@ -425,6 +425,26 @@ mod tests {
     }
 
     #[test]
+    fn an_owner_s_shadows_and_a_record_s_owner_round_trip() {
+        let mut shared = SharedStrings::default();
+        let clock = Clock { millis: 5, tie: -3 };
+        let mut p = sample();
+        let own = Lww {
+            value: Some(Scalar::Text("own".into())),
+            clock,
+        };
+        p.shadows = Some([(-2, Some(own)), (7, None)].into_iter().collect());
+        p.owner = Some((99, clock));
+        assert_eq!(unpack_user(&pack_user(&p, &mut shared), &shared), p);
+        let blob = pack_shadows(p.shadows.as_ref());
+        assert_eq!(unpack_shadows(blob.as_deref()), p.shadows);
+        assert_eq!(pack_shadows(None), None);
+        assert_eq!(unpack_shadows(None), None);
+        p.shadows = Some(Shadows::new());
+        assert_eq!(unpack_user(&pack_user(&p, &mut shared), &shared), p);
+    }
+
+    #[test]
     fn shared_values_are_stored_once() {
         let mut shared = SharedStrings::default();
         let a = pack_user(&sample(), &mut shared);
