@@ -60,8 +60,9 @@ pub enum Resolution {
 /// Which profile an event lands on: by userId, falling back to the anonymousId's
 /// record; created when unknown. An event carrying both claims the anonymous record for
 /// its userId when nobody owns it yet or its owner's linking event is later than this
-/// one (`clock`); an earlier claim than the owner's own earliest keeps the owner and
-/// moves the claim's clock back.
+/// one (`clock`); the owner's own linking event earlier than its claim's moves the
+/// claim's clock back. An anonymousId an earlier release gave to an identified user
+/// stays with that user.
 pub fn resolve(
     has_user_id: bool,
     has_anonymous_id: bool,
