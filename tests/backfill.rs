@@ -664,3 +664,20 @@ fn a_checkpoint_never_passes_a_rejected_event() {
     let (_, s) = env.ingest(&key, &[&file]);
     assert_eq!(s["received"], 0);
 }
+
+#[test]
+fn a_dry_run_counts_users_as_the_real_run_makes_them() {
+    // Anonymous visitors who later identify are part of their user's profile, not
+    // users of their own: the dry run's count is the count the real run leaves.
+    let env = Env::new();
+    let key = env.key();
+    let sample = common::fixture("sample.ndjson");
+    let (_, dry, stderr) = ingest(&env, &key, &["--dry-run", path_str(&sample)], None);
+    let would = &dry["would_change"]["users"];
+    assert!(would["created"].is_u64(), "{stderr}");
+    let (_, real, _) = ingest(&env, &key, &[path_str(&sample)], None);
+    assert!(real["applied"].as_u64().unwrap() > 0);
+    let (_, status) = env.json(&["status"]);
+    assert_eq!(would["created"], status["users"], "{would} {status}");
+    assert_eq!(would["merged_away"], 0);
+}

@@ -933,7 +933,17 @@ fn a_version_2_database_keeps_its_remembered_messages_after_the_upgrade() {
     // Make the file what version 2 wrote: messageIds kept as text.
     let conn = rusqlite::Connection::open(&env.db).unwrap();
     conn.execute_batch(
-        "DROP TABLE message_keys;
+        "DROP VIEW member_of;
+         DROP INDEX users_owner;
+         DROP INDEX pages_anon;
+         DROP INDEX events_anon;
+         ALTER TABLE users DROP COLUMN owner_ref;
+         ALTER TABLE users DROP COLUMN claim_ms;
+         ALTER TABLE users DROP COLUMN claim_tie;
+         ALTER TABLE users DROP COLUMN shadows;
+         ALTER TABLE pages DROP COLUMN anon_ref;
+         ALTER TABLE events DROP COLUMN anon_ref;
+         DROP TABLE message_keys;
          DROP TABLE rejections;
          ALTER TABLE api_keys DROP COLUMN kind;
          CREATE TABLE messages (message_id TEXT PRIMARY KEY) WITHOUT ROWID;

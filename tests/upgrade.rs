@@ -71,3 +71,40 @@ fn a_schema_3_database_opens_keeps_its_data_and_takes_new_events() {
     let (code, summary) = env.ingest_text(&key, &format!("{line}\n"));
     assert_eq!(code, 1, "{summary}");
 }
+
+#[test]
+fn anonymous_ids_stored_before_keep_their_user_and_new_claims_follow_the_earliest() {
+    let env = v3();
+    let key = env.key();
+    let claim = |user: &str, anon: &str, id: &str, ts: &str| {
+        json!({"type":"identify","userId":user,"anonymousId":anon,"messageId":id,"timestamp":ts})
+            .to_string()
+            + "\n"
+    };
+    // An anonymousId the old rules gave to user-0020 stays there, even against an
+    // earlier-dated claim.
+    let old = "cfea01ba-a8fa-402b-91b5-b087887b3048";
+    let before = env.user("user-0020");
+    let (code, summary) =
+        env.ingest_text(&key, &claim("newcomer", old, "c0", "2000-01-01T00:00:00Z"));
+    assert_eq!(code, 0, "{summary}");
+    assert_eq!(env.user(old)["user_id"], "user-0020");
+    assert_eq!(env.user("user-0020"), before);
+    assert_eq!(env.user("newcomer")["page_views"], 0);
+    // An anonymous profile stored before is claimed under today's rules: the earliest
+    // claim gets its two page views, whatever arrives first.
+    let anon = "9ea444c9-10f5-4eb0-b327-3e2eb7a66763";
+    let (_, pages) = env.json(&["pages", "list", "--user", anon]);
+    assert_eq!(pages.as_array().unwrap().len(), 2, "{pages}");
+    env.ingest_text(&key, &claim("late", anon, "c1", "2030-01-02T00:00:00Z"));
+    assert_eq!(env.user("late")["page_views"], 2);
+    env.ingest_text(&key, &claim("early", anon, "c2", "2030-01-01T00:00:00Z"));
+    assert_eq!(env.user("early")["page_views"], 2);
+    assert_eq!(env.user("late")["page_views"], 0);
+    assert_eq!(env.user(anon)["user_id"], "early");
+    let (_, pages) = env.json(&["pages", "list", "--user", "early"]);
+    assert_eq!(pages.as_array().unwrap().len(), 2, "{pages}");
+    // 33 users, the newcomer, early and late; the claimed visitor is part of early.
+    let (_, count) = env.json(&["users", "list", "--count"]);
+    assert_eq!(count["count"], 35, "{count}");
+}

@@ -5,6 +5,7 @@ use anyhow::Result;
 use heck::ToSnakeCase;
 use serde_json::{Map, Value};
 
+use super::owners::{Write, write_values};
 use super::{Cached, Ingestor, Location};
 use crate::ingest::IgnoredValue;
 use crate::semantics::attributes::{AttrType, Scalar, Scope, attribute_name, convert};
@@ -47,9 +48,9 @@ impl Ingestor<'_> {
 
     // ---- identity ----
 
-    /// The profile an event belongs to, as [`identity::resolve`] decides from what the
-    /// store knows of its ids; carried out here (profiles created, claimed, merged,
-    /// anonymousIds linked).
+    /// The profile an event lands on (a user's, or an anonymous record), as
+    /// [`identity::resolve`] decides from what the store knows of its ids; carried out
+    /// here (profiles created, anonymous records claimed, anonymousIds linked).
     fn resolve_user(&mut self, event: &Event) -> Result<i64> {
         let user_id = event.user_id.as_deref();
         let anon = event.anonymous_id.as_deref();
@@ -59,49 +60,63 @@ impl Ingestor<'_> {
         };
         let anonymous = match anon {
             Some(anon) => match self.find_anonymous(anon)? {
-                // Whether its profile is identified only matters to an identified call,
-                // and the user's own profile is.
-                Some(profile) => Some(Holder {
-                    profile,
-                    identified: user_id.is_some()
-                        && (user == Some(profile) || self.user(profile)?.profile.user_id.is_some()),
-                }),
+                Some(profile) => {
+                    let found = &self.user(profile)?.profile;
+                    Some(match found.user_id {
+                        Some(_) => Holder::Identified(profile),
+                        None => Holder::Record {
+                            profile,
+                            owner: found.owner,
+                        },
+                    })
+                }
                 None => None,
             },
             None => None,
         };
         let known = Known { user, anonymous };
-        let resolution = identity::resolve(user_id.is_some(), anon.is_some(), known);
-        let profile = match resolution {
-            Resolution::Existing { profile, .. } => profile,
-            Resolution::Merge { anonymous, into } => {
-                self.merge_users(anonymous, into)?;
-                into
+        let resolution = identity::resolve(user_id.is_some(), anon.is_some(), event.clock, known);
+        Ok(match resolution {
+            Resolution::Existing { profile } => profile,
+            Resolution::Create { link } => {
+                let id = self.create_user(user_id, event)?;
+                if let (true, Some(anon)) = (link, anon) {
+                    self.link_anonymous(anon, id)?;
+                }
+                id
             }
-            Resolution::Claim { anonymous } => {
-                let user_id = user_id.expect("a claim is made by a userId");
-                let cached = self.user(anonymous)?;
-                cached.profile.user_id = Some(user_id.to_string());
-                cached.dirty = true;
-                cached.keys_dirty = true;
-                self.user_ids.insert(user_id.to_string(), anonymous);
-                anonymous
+            Resolution::Claim {
+                anonymous,
+                user,
+                from,
+            } => {
+                let anon = anon.expect("a claim is made with an anonymousId");
+                let user = match user {
+                    Some(user) => user,
+                    None => self.create_user(user_id, event)?,
+                };
+                let record = match anonymous {
+                    Some(record) => record,
+                    None => self.create_record(anon, event)?,
+                };
+                if let Some(from) = from {
+                    self.release_record(record, from, user)?;
+                }
+                self.claim_record(record, user, event.clock)?;
+                user
             }
-            Resolution::Create { .. } => self.create_user(user_id, event)?,
-        };
-        if let (
-            Resolution::Existing { link: true, .. } | Resolution::Create { link: true },
-            Some(anon),
-        ) = (resolution, anon)
-        {
-            self.link_anonymous(anon, profile)?;
-        }
-        Ok(profile)
+            Resolution::Reclaim { anonymous, user } => {
+                let record = self.user(anonymous)?;
+                record.profile.owner = Some((user, event.clock));
+                record.dirty = true;
+                user
+            }
+        })
     }
 
     fn find_user_id(&mut self, user_id: &str) -> Result<Option<i64>> {
         if let Some(id) = self.user_ids.get(user_id) {
-            return Ok(Some(self.follow(*id)));
+            return Ok(Some(*id));
         }
         let found = self.store.user_ref_by_user_id(user_id)?;
         if let Some(id) = found {
@@ -112,7 +127,7 @@ impl Ingestor<'_> {
 
     fn find_anonymous(&mut self, anon: &str) -> Result<Option<i64>> {
         if let Some(id) = self.anonymous_ids.get(anon) {
-            return Ok(Some(self.follow(*id)));
+            return Ok(Some(*id));
         }
         let found = self.store.user_ref_by_anonymous_id(anon)?;
         if let Some(id) = found {
@@ -121,21 +136,13 @@ impl Ingestor<'_> {
         Ok(found)
     }
 
-    /// Where a profile merged away went.
-    fn follow(&self, mut id: i64) -> i64 {
-        while let Some(into) = self.merged.get(&id) {
-            id = *into;
-        }
-        id
-    }
-
-    fn link_anonymous(&mut self, anon: &str, id: i64) -> Result<()> {
+    pub(super) fn link_anonymous(&mut self, anon: &str, id: i64) -> Result<()> {
         self.store.link_anonymous_id(anon, id)?;
         self.anonymous_ids.insert(anon.to_string(), id);
         Ok(())
     }
 
-    fn create_user(&mut self, user_id: Option<&str>, event: &Event) -> Result<i64> {
+    pub(super) fn create_user(&mut self, user_id: Option<&str>, event: &Event) -> Result<i64> {
         let id = self.next_user_ref;
         self.next_user_ref += 1;
         let mut cached = Cached::clean(UserProfile::new(
@@ -163,20 +170,6 @@ impl Ingestor<'_> {
         let cached = self.users.get_mut(&id).expect("inserted above");
         cached.last_used = self.summary.received;
         Ok(cached)
-    }
-
-    fn merge_users(&mut self, from: i64, into: i64) -> Result<()> {
-        self.user(from)?;
-        self.user(into)?;
-        let absorbed = self.users.remove(&from).expect("loaded above").profile;
-        let target = self.users.get_mut(&into).expect("loaded above");
-        let changed = target.profile.absorb(absorbed);
-        target.dirty = true;
-        target.keys_dirty = true;
-        target.dirty_attrs.extend(changed);
-        self.store.merge_user_rows(from, into)?;
-        self.merged.insert(from, into);
-        Ok(())
     }
 
     // ---- profile fields and attributes ----
@@ -213,19 +206,14 @@ impl Ingestor<'_> {
             }
         }
         let cached = self.user(user)?;
-        let profile = &mut cached.profile;
-        let mut dirty = profile.record.touch(event.time);
-        for (field, value) in fields {
-            let changed = profile.set_field(field, value, clock);
-            cached.keys_dirty |= changed && field == UserField::Email;
-            dirty |= changed;
+        let owner = cached.profile.owner.map(|(owner, _)| owner);
+        // An anonymous record's values join its owner's too.
+        let for_owner = owner.map(|owner| (owner, fields.clone(), attributes.clone()));
+        write_values(cached, event.time, clock, fields, attributes, Write::Own);
+        if let Some((owner, fields, attributes)) = for_owner {
+            let cached = self.user(owner)?;
+            write_values(cached, event.time, clock, fields, attributes, Write::Owned);
         }
-        for (attr, value) in attributes {
-            if profile.record.set_attribute(attr, value, clock) {
-                cached.dirty_attrs.push(attr);
-            }
-        }
-        cached.dirty |= dirty;
         Ok(())
     }
 
@@ -295,6 +283,12 @@ impl Ingestor<'_> {
         let cached = self.user(user)?;
         cached.profile.record_page_view(event.time);
         cached.dirty = true;
+        let (counts_for, anon_ref) = self.counts_for(user)?;
+        if counts_for != user {
+            let owner = self.user(counts_for)?;
+            owner.profile.record_page_view(event.time);
+            owner.dirty = true;
+        }
         let page_context = event.context.page.get();
         let field = |key: &str| -> Option<&str> {
             event
@@ -316,7 +310,8 @@ impl Ingestor<'_> {
         let timestamp = format_timestamp(event.time);
         self.store.insert_page(&NewPage {
             message_id: &event.message_id,
-            user_ref: user,
+            user_ref: counts_for,
+            anon_ref,
             anonymous_id: event.anonymous_id.as_deref(),
             name: event.name.as_deref(),
             url: field("url"),
@@ -349,9 +344,11 @@ impl Ingestor<'_> {
         }
         let properties = Value::Object(properties).to_string();
         let timestamp = format_timestamp(event.time);
+        let (counts_for, anon_ref) = self.counts_for(user)?;
         self.store.insert_event(
             &event.message_id,
-            user,
+            counts_for,
+            anon_ref,
             event.anonymous_id.as_deref(),
             name,
             &timestamp,

@@ -6,6 +6,7 @@
 
 mod apply;
 mod files;
+mod owners;
 mod registry;
 pub mod source;
 mod summary;
@@ -192,8 +193,6 @@ pub struct Ingestor<'a> {
     user_ids: HashMap<String, i64>,
     anonymous_ids: HashMap<String, i64>,
     group_ids: HashMap<String, i64>,
-    /// Profiles merged away during this transaction -> the profile they became.
-    merged: HashMap<i64, i64>,
     summary: Summary,
     in_transaction: bool,
     /// The id the next new user profile gets (valid inside a transaction).
@@ -238,7 +237,6 @@ impl<'a> Ingestor<'a> {
             user_ids: HashMap::default(),
             anonymous_ids: HashMap::default(),
             group_ids: HashMap::default(),
-            merged: HashMap::default(),
             summary: Summary::default(),
             in_transaction: false,
             next_user_ref: 0,
@@ -477,11 +475,6 @@ impl<'a> Ingestor<'a> {
         self.in_transaction = false;
         self.pending = 0;
         self.data_version = version;
-        if !self.merged.is_empty() {
-            let merged = std::mem::take(&mut self.merged);
-            self.anonymous_ids.retain(|_, id| !merged.contains_key(id));
-            self.user_ids.retain(|_, id| !merged.contains_key(id));
-        }
         self.evict();
         Ok(())
     }

@@ -1,6 +1,13 @@
-//! Identity: which profile an event lands on, and when an anonymous profile is claimed
-//! by a userId or merged into one. One pure decision, [`resolve`], that ingest carries
-//! out against what the store knows.
+//! Identity: which profile an event lands on, and who owns an anonymousId's history.
+//! One pure decision, [`resolve`], that ingest carries out against what the store knows.
+//!
+//! Every anonymousId has an anonymous record: the profile its anonymous calls (no
+//! userId) land on. A userId whose event carries the anonymousId claims the record: its
+//! history and values join that user. When several userIds claim one anonymousId, the
+//! owner is the one whose linking event is earliest (event time, then messageId), so the
+//! record moves when an earlier claim arrives, whatever the input order.
+
+use super::lww::Clock;
 
 /// Ids that sources put among traits (mobile libraries in `context.traits` on every
 /// call): identities, never custom attributes.
@@ -11,72 +18,99 @@ pub const IDENTITY_TRAITS: &[&str] = &["userId", "anonymousId", "id"];
 pub struct Known {
     /// The profile with the event's userId, if the event has one and it exists.
     pub user: Option<i64>,
-    /// The profile the event's anonymousId leads to, if the event has one and it does.
+    /// Where the event's anonymousId leads, if the event has one and it leads anywhere.
     pub anonymous: Option<Holder>,
 }
 
-/// A profile an anonymousId leads to.
+/// Where an anonymousId leads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Holder {
-    pub profile: i64,
-    /// The profile has a userId (an anonymousId that reached an identified user stays
-    /// with that user).
-    pub identified: bool,
+pub enum Holder {
+    /// Its anonymous record, and the owner with the clock of the owner's earliest
+    /// linking event, if claimed.
+    Record {
+        profile: i64,
+        owner: Option<(i64, Clock)>,
+    },
+    /// Stored by an earlier release: straight to an identified profile, which keeps it.
+    Identified(i64),
 }
 
 /// What to do with an event's ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resolution {
-    /// The event lands on this profile; `link` says to point its anonymousId at it (the
-    /// anonymousId led nowhere yet).
-    Existing { profile: i64, link: bool },
-    /// The anonymous profile `anonymous` turned out to be the user of profile `into`:
-    /// merge it in (its history, fields and attributes) and land there.
-    Merge { anonymous: i64, into: i64 },
-    /// The anonymous profile becomes the event's (new) userId and the event lands there.
-    Claim { anonymous: i64 },
-    /// A new profile, with the event's userId if any; `link` as for `Existing`.
+    /// The event lands on this profile (a user's, or an anonymous record).
+    Existing { profile: i64 },
+    /// A new profile: the event's userId's, else the anonymous record of its
+    /// anonymousId (`link`: point the anonymousId at it).
     Create { link: bool },
+    /// The event's userId (profile `user`, created when None) claims the anonymous
+    /// record of its anonymousId (`anonymous`, created and linked when None), taking it
+    /// from `from` if another user owned it; this event's clock becomes the claim's. The
+    /// event lands on the user.
+    Claim {
+        anonymous: Option<i64>,
+        user: Option<i64>,
+        from: Option<i64>,
+    },
+    /// The owner's own earlier linking event: the claim's clock moves back to it. The
+    /// event lands on the user.
+    Reclaim { anonymous: i64, user: i64 },
 }
 
-/// Which profile an event with `has_user_id` (a userId) and `has_anonymous_id` lands on:
-/// by userId, falling back to anonymousId; created when unknown. An event carrying both,
-/// whose anonymousId leads to an anonymous profile, claims it for its userId: the
-/// profile becomes that user, or is merged into the user's existing profile, so a
-/// visitor's history is never split. An anonymousId that leads to another identified
-/// user stays with that user.
-pub fn resolve(has_user_id: bool, has_anonymous_id: bool, known: Known) -> Resolution {
+/// Which profile an event lands on: by userId, falling back to the anonymousId's
+/// record; created when unknown. An event carrying both claims the anonymous record for
+/// its userId when nobody owns it yet or its owner's linking event is later than this
+/// one (`clock`); the owner's own linking event earlier than its claim's moves the
+/// claim's clock back. An anonymousId an earlier release gave to an identified user
+/// stays with that user.
+pub fn resolve(
+    has_user_id: bool,
+    has_anonymous_id: bool,
+    clock: Clock,
+    known: Known,
+) -> Resolution {
     let anonymous = known.anonymous.filter(|_| has_anonymous_id);
-    let link = has_anonymous_id && anonymous.is_none();
     if !has_user_id {
         return match anonymous {
-            Some(holder) => Resolution::Existing {
-                profile: holder.profile,
-                link: false,
+            Some(Holder::Record { profile, .. } | Holder::Identified(profile)) => {
+                Resolution::Existing { profile }
+            }
+            None => Resolution::Create {
+                link: has_anonymous_id,
             },
-            None => Resolution::Create { link },
         };
     }
-    match (known.user, anonymous) {
-        (Some(user), Some(holder)) if holder.profile != user && !holder.identified => {
-            Resolution::Merge {
-                anonymous: holder.profile,
-                into: user,
-            }
-        }
-        (Some(user), _) => Resolution::Existing {
-            profile: user,
-            link,
+    let keep = match known.user {
+        Some(profile) => Resolution::Existing { profile },
+        None => Resolution::Create { link: false },
+    };
+    if !has_anonymous_id {
+        return keep;
+    }
+    match anonymous {
+        None => Resolution::Claim {
+            anonymous: None,
+            user: known.user,
+            from: None,
         },
-        (None, Some(holder)) if !holder.identified => Resolution::Claim {
-            anonymous: holder.profile,
+        Some(Holder::Identified(_)) => keep,
+        Some(Holder::Record { profile, owner }) => match owner {
+            Some((_, claimed)) if claimed <= clock => keep,
+            Some((owner, _)) if Some(owner) == known.user => Resolution::Reclaim {
+                anonymous: profile,
+                user: owner,
+            },
+            owner => Resolution::Claim {
+                anonymous: Some(profile),
+                user: known.user,
+                from: owner.map(|(owner, _)| owner),
+            },
         },
-        (None, _) => Resolution::Create { link },
     }
 }
 
-/// Whether a profile shows the event's anonymousId: only when that id leads to it (it
-/// may belong to another identified user).
+/// Whether a profile shows the event's anonymousId: only the profile that id leads to
+/// (its anonymous record, whose values join its owner's).
 pub fn shows_anonymous_id(leads_to: Option<i64>, profile: i64) -> bool {
     leads_to == Some(profile)
 }
@@ -85,116 +119,170 @@ pub fn shows_anonymous_id(leads_to: Option<i64>, profile: i64) -> bool {
 mod tests {
     use super::*;
 
-    fn anon(profile: i64) -> Option<Holder> {
-        Some(Holder {
-            profile,
-            identified: false,
-        })
+    fn at(millis: i64) -> Clock {
+        Clock { millis, tie: 0 }
     }
 
-    fn identified(profile: i64) -> Option<Holder> {
-        Some(Holder {
+    fn record(profile: i64, owner: Option<(i64, i64)>) -> Option<Holder> {
+        Some(Holder::Record {
             profile,
-            identified: true,
+            owner: owner.map(|(o, t)| (o, at(t))),
         })
     }
 
     #[test]
-    fn an_anonymous_call_lands_on_its_anonymous_id() {
+    fn an_anonymous_call_lands_on_its_anonymous_record() {
         let known = Known {
             user: None,
-            anonymous: anon(3),
+            anonymous: record(3, Some((1, 5))),
         };
         assert_eq!(
-            resolve(false, true, known),
-            Resolution::Existing {
-                profile: 3,
-                link: false
-            }
+            resolve(false, true, at(9), known),
+            Resolution::Existing { profile: 3 }
         );
         assert_eq!(
-            resolve(false, true, Known::default()),
+            resolve(false, true, at(9), Known::default()),
             Resolution::Create { link: true }
         );
     }
 
     #[test]
-    fn a_known_user_lands_on_its_profile_and_links_a_new_anonymous_id() {
+    fn a_user_without_an_anonymous_id_lands_on_its_profile() {
         let known = Known {
             user: Some(1),
             anonymous: None,
         };
         assert_eq!(
-            resolve(true, true, known),
-            Resolution::Existing {
-                profile: 1,
-                link: true
-            }
+            resolve(true, false, at(1), known),
+            Resolution::Existing { profile: 1 }
         );
         assert_eq!(
-            resolve(true, false, known),
-            Resolution::Existing {
-                profile: 1,
-                link: false
-            }
-        );
-    }
-
-    #[test]
-    fn an_anonymous_profile_is_claimed_or_merged() {
-        let claim = Known {
-            user: None,
-            anonymous: anon(4),
-        };
-        assert_eq!(
-            resolve(true, true, claim),
-            Resolution::Claim { anonymous: 4 }
-        );
-        let merge = Known {
-            user: Some(1),
-            anonymous: anon(4),
-        };
-        assert_eq!(
-            resolve(true, true, merge),
-            Resolution::Merge {
-                anonymous: 4,
-                into: 1
-            }
-        );
-    }
-
-    #[test]
-    fn an_anonymous_id_that_reached_another_user_stays_there() {
-        let known = Known {
-            user: Some(1),
-            anonymous: identified(2),
-        };
-        assert_eq!(
-            resolve(true, true, known),
-            Resolution::Existing {
-                profile: 1,
-                link: false
-            }
-        );
-        let known = Known {
-            user: None,
-            anonymous: identified(2),
-        };
-        assert_eq!(
-            resolve(true, true, known),
+            resolve(true, false, at(1), Known::default()),
             Resolution::Create { link: false }
         );
-        // Its own anonymousId again: nothing to do.
+    }
+
+    #[test]
+    fn a_new_or_unclaimed_anonymous_id_is_claimed() {
         let known = Known {
-            user: Some(2),
-            anonymous: identified(2),
+            user: Some(1),
+            anonymous: None,
         };
         assert_eq!(
-            resolve(true, true, known),
-            Resolution::Existing {
-                profile: 2,
-                link: false
+            resolve(true, true, at(1), known),
+            Resolution::Claim {
+                anonymous: None,
+                user: Some(1),
+                from: None
             }
+        );
+        let known = Known {
+            user: None,
+            anonymous: record(4, None),
+        };
+        assert_eq!(
+            resolve(true, true, at(1), known),
+            Resolution::Claim {
+                anonymous: Some(4),
+                user: None,
+                from: None
+            }
+        );
+    }
+
+    #[test]
+    fn the_earliest_linking_event_owns_the_anonymous_record() {
+        let owned = record(4, Some((1, 100)));
+        // A later claim by another user: the owner keeps it.
+        let known = Known {
+            user: Some(2),
+            anonymous: owned,
+        };
+        assert_eq!(
+            resolve(true, true, at(200), known),
+            Resolution::Existing { profile: 2 }
+        );
+        // An earlier one takes it.
+        assert_eq!(
+            resolve(true, true, at(50), known),
+            Resolution::Claim {
+                anonymous: Some(4),
+                user: Some(2),
+                from: Some(1)
+            }
+        );
+        let new_user = Known {
+            user: None,
+            anonymous: owned,
+        };
+        assert_eq!(
+            resolve(true, true, at(50), new_user),
+            Resolution::Claim {
+                anonymous: Some(4),
+                user: None,
+                from: Some(1)
+            }
+        );
+        // The owner's own earlier linking event moves the claim back.
+        let own = Known {
+            user: Some(1),
+            anonymous: owned,
+        };
+        assert_eq!(
+            resolve(true, true, at(50), own),
+            Resolution::Reclaim {
+                anonymous: 4,
+                user: 1
+            }
+        );
+        assert_eq!(
+            resolve(true, true, at(150), own),
+            Resolution::Existing { profile: 1 }
+        );
+        // Ties go by the rest of the clock (the messageId's).
+        let tied = Known {
+            user: Some(2),
+            anonymous: owned,
+        };
+        assert_eq!(
+            resolve(
+                true,
+                true,
+                Clock {
+                    millis: 100,
+                    tie: -1
+                },
+                tied
+            ),
+            Resolution::Claim {
+                anonymous: Some(4),
+                user: Some(2),
+                from: Some(1)
+            }
+        );
+    }
+
+    #[test]
+    fn an_anonymous_id_an_earlier_release_gave_a_user_stays_there() {
+        let known = Known {
+            user: Some(1),
+            anonymous: Some(Holder::Identified(2)),
+        };
+        assert_eq!(
+            resolve(true, true, at(1), known),
+            Resolution::Existing { profile: 1 }
+        );
+        let known = Known {
+            user: None,
+            anonymous: Some(Holder::Identified(2)),
+        };
+        assert_eq!(
+            resolve(true, true, at(1), known),
+            Resolution::Create { link: false }
+        );
+        assert_eq!(
+            resolve(false, true, at(1), known),
+            Resolution::Existing { profile: 2 }
         );
     }
 

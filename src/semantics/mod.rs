@@ -12,6 +12,7 @@ pub mod event_time;
 pub mod filter;
 pub mod identity;
 pub mod lww;
+pub mod owner;
 pub mod packed;
 pub mod profile;
 pub mod time;

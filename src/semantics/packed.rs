@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::attributes::Scalar;
 use super::lww::{Clock, Lww, clock_table};
+use super::owner::Shadows;
 use super::profile::{Record, UserField, UserProfile};
 
 /// Distinct shared strings kept at most; past this, new values are stored inline.
@@ -111,7 +112,77 @@ pub fn pack_user(user: &UserProfile, shared: &mut SharedStrings) -> Box<[u8]> {
         out.clock(lww.clock);
         out.scalar(lww.value.as_ref(), None);
     }
+    write_shadows(&mut out, user.shadows.as_ref());
+    match user.owner {
+        Some((owner, clock)) => {
+            out.0.push(1);
+            out.int(owner);
+            out.clock(clock);
+        }
+        None => out.0.push(0),
+    }
     out.0.into_boxed_slice()
+}
+
+/// An owner's shadows (see [`UserProfile::shadows`]) for its row; None for a profile
+/// that owns no anonymous record.
+pub fn pack_shadows(shadows: Option<&Shadows>) -> Option<Vec<u8>> {
+    shadows?;
+    let mut out = Writer(Vec::new());
+    write_shadows(&mut out, shadows);
+    Some(out.0)
+}
+
+/// The shadows [`pack_shadows`] packed.
+pub fn unpack_shadows(bytes: Option<&[u8]>) -> Option<Shadows> {
+    let mut r = Reader {
+        bytes: bytes?,
+        at: 0,
+    };
+    read_shadows(&mut r, &SharedStrings::default())
+}
+
+fn write_shadows(out: &mut Writer, shadows: Option<&Shadows>) {
+    let Some(shadows) = shadows else {
+        out.0.push(0);
+        return;
+    };
+    out.0.push(1);
+    let mut slots: Vec<_> = shadows.iter().collect();
+    slots.sort_unstable_by_key(|(slot, _)| **slot);
+    out.uint(slots.len() as u64);
+    for (slot, own) in slots {
+        out.int(*slot);
+        match own {
+            Some(lww) => {
+                out.0.push(1);
+                out.clock(lww.clock);
+                out.scalar(lww.value.as_ref(), None);
+            }
+            None => out.0.push(0),
+        }
+    }
+}
+
+fn read_shadows(r: &mut Reader, shared: &SharedStrings) -> Option<Shadows> {
+    if r.at >= r.bytes.len() || r.byte() == 0 {
+        return None;
+    }
+    Some(
+        (0..r.uint())
+            .map(|_| {
+                let slot = r.int();
+                let own = (r.byte() == 1).then(|| {
+                    let clock = r.clock();
+                    Lww {
+                        clock,
+                        value: r.scalar(shared),
+                    }
+                });
+                (slot, own)
+            })
+            .collect(),
+    )
 }
 
 /// The profile [`pack_user`] packed (with the same `shared` table).
@@ -146,6 +217,8 @@ pub fn unpack_user(bytes: &[u8], shared: &SharedStrings) -> UserProfile {
             )
         })
         .collect();
+    let shadows = read_shadows(&mut r, shared);
+    let owner = (r.byte() == 1).then(|| (r.int(), r.clock()));
     UserProfile {
         id,
         user_id,
@@ -157,6 +230,8 @@ pub fn unpack_user(bytes: &[u8], shared: &SharedStrings) -> UserProfile {
         },
         page_views,
         last_seen,
+        shadows,
+        owner,
     }
 }
 
@@ -347,6 +422,26 @@ mod tests {
         assert_eq!(unpack_user(&packed, &shared), p);
         let empty = UserProfile::new(-1, None, t("2026-01-01T00:00:00Z"));
         assert_eq!(unpack_user(&pack_user(&empty, &mut shared), &shared), empty);
+    }
+
+    #[test]
+    fn an_owner_s_shadows_and_a_record_s_owner_round_trip() {
+        let mut shared = SharedStrings::default();
+        let clock = Clock { millis: 5, tie: -3 };
+        let mut p = sample();
+        let own = Lww {
+            value: Some(Scalar::Text("own".into())),
+            clock,
+        };
+        p.shadows = Some([(-2, Some(own)), (7, None)].into_iter().collect());
+        p.owner = Some((99, clock));
+        assert_eq!(unpack_user(&pack_user(&p, &mut shared), &shared), p);
+        let blob = pack_shadows(p.shadows.as_ref());
+        assert_eq!(unpack_shadows(blob.as_deref()), p.shadows);
+        assert_eq!(pack_shadows(None), None);
+        assert_eq!(unpack_shadows(None), None);
+        p.shadows = Some(Shadows::new());
+        assert_eq!(unpack_user(&pack_user(&p, &mut shared), &shared), p);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use super::attributes::Scalar;
 use super::identity::IDENTITY_TRAITS;
 use super::lww::{Clock, Lww, offer};
+use super::owner::{Shadows, field_slot, own_write};
 
 /// A user profile's standard fields, in storage order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -359,6 +360,13 @@ pub struct UserProfile {
     pub record: Record,
     pub page_views: i64,
     pub last_seen: Option<DateTime<Utc>>,
+    /// On a profile that owns anonymous records (whose values join its own by
+    /// last-write-wins): for each slot whose value came from one of them, the profile's
+    /// own value (None: never written), so that the record can be taken away again.
+    pub shadows: Option<Shadows>,
+    /// On an anonymous record claimed by a userId: the owner's profile and the clock of
+    /// its earliest linking event.
+    pub owner: Option<(i64, Clock)>,
 }
 
 impl UserProfile {
@@ -369,15 +377,33 @@ impl UserProfile {
             record: Record::new(UserField::ALL.len(), time),
             page_views: 0,
             last_seen: None,
+            shadows: None,
+            owner: None,
         }
+    }
+
+    /// The profile's own write of an attribute; returns whether its value changed.
+    pub fn set_attribute(&mut self, attr: i64, value: Option<Scalar>, clock: Clock) -> bool {
+        let Some(shadows) = &mut self.shadows else {
+            return self.record.set_attribute(attr, value, clock);
+        };
+        let changed = self.record.set_attribute(attr, value.clone(), clock);
+        own_write(shadows, attr, changed, value, clock);
+        changed
     }
 
     pub fn field(&self, field: UserField) -> Option<&Scalar> {
         self.record.field(field.index())
     }
 
+    /// The profile's own write of a field; returns whether its value changed.
     pub fn set_field(&mut self, field: UserField, value: Option<Scalar>, clock: Clock) -> bool {
-        self.record.set_field(field.index(), value, clock)
+        let Some(shadows) = &mut self.shadows else {
+            return self.record.set_field(field.index(), value, clock);
+        };
+        let changed = self.record.set_field(field.index(), value.clone(), clock);
+        own_write(shadows, field_slot(field.index()), changed, value, clock);
+        changed
     }
 
     /// A page view: one more, and `last_seen` moves only forward.
@@ -386,13 +412,6 @@ impl UserProfile {
         if self.last_seen.is_none_or(|seen| time > seen) {
             self.last_seen = Some(time);
         }
-    }
-
-    /// Takes in an anonymous profile that turned out to be this user.
-    pub fn absorb(&mut self, other: UserProfile) -> Vec<i64> {
-        self.page_views += other.page_views;
-        self.last_seen = self.last_seen.max(other.last_seen);
-        self.record.absorb(other.record)
     }
 }
 
@@ -506,30 +525,5 @@ mod tests {
         p.record_page_view(t("2026-10-01"));
         assert_eq!(p.page_views, 2);
         assert_eq!(p.last_seen, Some(t("2026-10-05")));
-    }
-
-    #[test]
-    fn absorbing_gives_the_same_as_one_profile() {
-        let t = |s| parse_timestamp(s).unwrap();
-        let c_old = Clock::new(t("2026-10-01"), "a");
-        let c_new = Clock::new(t("2026-10-09"), "b");
-        let mut known = UserProfile::new(1, Some("u".into()), t("2026-10-05"));
-        known.set_field(UserField::Email, Some(Scalar::Text("old@x".into())), c_old);
-        known.record_page_view(t("2026-10-05"));
-        let mut anon = UserProfile::new(2, None, t("2026-10-01"));
-        anon.set_field(UserField::Email, Some(Scalar::Text("new@x".into())), c_new);
-        anon.record_page_view(t("2026-10-09"));
-        anon.record.touch(t("2026-10-09"));
-        anon.record.set_attribute(7, Some(Scalar::Int(1)), c_new);
-        let changed = known.absorb(anon);
-        assert_eq!(changed, vec![7]);
-        assert_eq!(
-            known.field(UserField::Email),
-            Some(&Scalar::Text("new@x".into()))
-        );
-        assert_eq!(known.page_views, 2);
-        assert_eq!(known.last_seen, Some(t("2026-10-09")));
-        assert_eq!(known.record.created_at, t("2026-10-01"));
-        assert_eq!(known.record.updated_at, t("2026-10-09"));
     }
 }

@@ -48,7 +48,22 @@ pub struct Changes {
 }
 
 /// Columns that change whenever a profile is touched, not facts about it.
-const BOOKKEEPING: [&str; 4] = ["id", "created_at", "updated_at", "field_clocks"];
+const BOOKKEEPING: [&str; 8] = [
+    "id",
+    "created_at",
+    "updated_at",
+    "field_clocks",
+    "owner_ref",
+    "claim_ms",
+    "claim_tie",
+    "shadows",
+];
+
+/// Which rows of a profile table are profiles a user sees: an anonymous record that a
+/// userId claimed shows as part of its owner (SQL over the table's own columns, aliased
+/// `p`; constant text, never data).
+const USERS_SHOWN: &str = "p.owner_ref IS NULL";
+const COMPANIES_SHOWN: &str = "1";
 
 impl Store {
     /// Copies the database at `path` into the new file `into` (a consistent snapshot;
@@ -85,8 +100,14 @@ impl Store {
         conn.execute("ATTACH DATABASE ?1 AS before", [before.to_string_lossy()])?;
         let changes = (|| -> Result<Changes> {
             Ok(Changes {
-                users: profile_changes(conn, "users", "user_attributes", "user_ref")?,
-                companies: profile_changes(conn, "companies", "company_attributes", "company_ref")?,
+                users: profile_changes(conn, "users", "user_attributes", "user_ref", USERS_SHOWN)?,
+                companies: profile_changes(
+                    conn,
+                    "companies",
+                    "company_attributes",
+                    "company_ref",
+                    COMPANIES_SHOWN,
+                )?,
                 events_added: added(conn, "events")?,
                 page_views_added: added(conn, "pages")?,
                 attributes_created: new_attributes(conn)?,
@@ -142,35 +163,38 @@ fn profile_changes(
     table: &str,
     attributes: &str,
     owner: &str,
+    shown: &str,
 ) -> Result<ProfileChanges> {
     let columns = fact_columns(conn, table)?;
     let differs: Vec<String> = columns
         .iter()
-        .map(|c| format!("a.\"{c}\" IS NOT b.\"{c}\""))
+        .map(|c| format!("p.\"{c}\" IS NOT b.\"{c}\""))
         .collect();
     let attr_changed = format!(
         "EXISTS (SELECT 1 FROM main.{attributes} x LEFT JOIN before.{attributes} y
                  ON y.{owner} = x.{owner} AND y.attr_id = x.attr_id
-                 WHERE x.{owner} = a.id AND (y.{owner} IS NULL OR x.value IS NOT y.value))"
+                 WHERE x.{owner} = p.id AND (y.{owner} IS NULL OR x.value IS NOT y.value))"
     );
     let mut changes = ProfileChanges {
         created: count(
             conn,
             &format!(
-                "SELECT count(*) FROM main.{table} WHERE id NOT IN (SELECT id FROM before.{table})"
+                "SELECT count(*) FROM main.{table} p WHERE {shown}
+                 AND id NOT IN (SELECT id FROM before.{table} p WHERE {shown})"
             ),
         )?,
         merged_away: count(
             conn,
             &format!(
-                "SELECT count(*) FROM before.{table} WHERE id NOT IN (SELECT id FROM main.{table})"
+                "SELECT count(*) FROM before.{table} p WHERE {shown}
+                 AND id NOT IN (SELECT id FROM main.{table} p WHERE {shown})"
             ),
         )?,
         changed: count(
             conn,
             &format!(
-                "SELECT count(*) FROM main.{table} a JOIN before.{table} b ON b.id = a.id
-                 WHERE {} OR {attr_changed}",
+                "SELECT count(*) FROM main.{table} p JOIN before.{table} b ON b.id = p.id
+                 WHERE {shown} AND ({} OR {attr_changed})",
                 differs.join(" OR ")
             ),
         )?,
@@ -178,7 +202,7 @@ fn profile_changes(
     };
     let sums: Vec<String> = differs.iter().map(|d| format!("total({d})")).collect();
     let sql = format!(
-        "SELECT {} FROM main.{table} a JOIN before.{table} b ON b.id = a.id",
+        "SELECT {} FROM main.{table} p JOIN before.{table} b ON b.id = p.id WHERE {shown}",
         sums.join(", ")
     );
     conn.query_row(&sql, [], |r| {

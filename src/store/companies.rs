@@ -194,7 +194,7 @@ impl Store {
             .collect();
         let (attributes, attribute_types) = self.attribute_values(&company.record)?;
         let mut stmt = self.conn().prepare_cached(
-            "SELECT coalesce(u.user_id, u.anonymous_id, '') FROM memberships m
+            "SELECT DISTINCT coalesce(u.user_id, u.anonymous_id, '') FROM member_of m
              JOIN users u ON u.id = m.user_ref WHERE m.company_ref = ?1 ORDER BY 1",
         )?;
         let members = stmt

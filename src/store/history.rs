@@ -37,7 +37,10 @@ pub struct PageRow {
 /// The fields of a page view to store.
 pub struct NewPage<'a> {
     pub message_id: &'a str,
+    /// The profile it counts for (the owner, for a view on an anonymous record).
     pub user_ref: i64,
+    /// The anonymous record it was recorded on, if any.
+    pub anon_ref: Option<i64>,
     pub anonymous_id: Option<&'a str>,
     pub name: Option<&'a str>,
     pub url: Option<&'a str>,
@@ -84,18 +87,21 @@ impl Store {
         &self,
         message_id: &str,
         user_ref: i64,
+        anon_ref: Option<i64>,
         anonymous_id: Option<&str>,
         name: &str,
         timestamp: &str,
         properties: &str,
     ) -> Result<()> {
         let mut stmt = self.conn().prepare_cached(
-            "INSERT INTO events (message_id, user_ref, anonymous_id, name, timestamp, properties)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO events (message_id, user_ref, anon_ref, anonymous_id, name, timestamp,
+                                 properties)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
         stmt.execute(params![
             message_id,
             user_ref,
+            anon_ref,
             anonymous_id,
             name,
             timestamp,
@@ -107,8 +113,8 @@ impl Store {
     pub fn insert_page(&self, page: &NewPage<'_>) -> Result<()> {
         let mut stmt = self.conn().prepare_cached(
             "INSERT INTO pages (message_id, user_ref, anonymous_id, name, url, path, title, referrer,
-                                timestamp, properties)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                                timestamp, properties, anon_ref)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )?;
         stmt.execute(params![
             page.message_id,
@@ -120,7 +126,8 @@ impl Store {
             page.title,
             page.referrer,
             page.timestamp,
-            page.properties
+            page.properties,
+            page.anon_ref
         ])?;
         Ok(())
     }

@@ -217,6 +217,28 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (path, size, mtime_ns)
     ) WITHOUT ROWID;
     "#,
+    // 6: one owner for a shared anonymousId. An anonymousId leads to its anonymous record
+    // (a users row without userId), which is kept when a userId claims it: owner_ref is
+    // the claiming profile, claim_ms/claim_tie the clock of its earliest linking event,
+    // so that an earlier claim can take the record over. An owner's own values that its
+    // records' values displaced are kept in `shadows`. Page views and events recorded on
+    // a record name it in anon_ref (user_ref: its owner); memberships stay on the record
+    // and reach the owner through owner_ref (the view `member_of`). Rows stored before
+    // keep their meaning (an anonymousId leading to an identified profile stays there).
+    r#"
+    ALTER TABLE users ADD COLUMN owner_ref INTEGER;
+    ALTER TABLE users ADD COLUMN claim_ms INTEGER;
+    ALTER TABLE users ADD COLUMN claim_tie INTEGER;
+    ALTER TABLE users ADD COLUMN shadows BLOB;
+    CREATE INDEX users_owner ON users(owner_ref) WHERE owner_ref IS NOT NULL;
+    ALTER TABLE pages ADD COLUMN anon_ref INTEGER;
+    ALTER TABLE events ADD COLUMN anon_ref INTEGER;
+    CREATE INDEX pages_anon ON pages(anon_ref) WHERE anon_ref IS NOT NULL;
+    CREATE INDEX events_anon ON events(anon_ref) WHERE anon_ref IS NOT NULL;
+    CREATE VIEW member_of AS
+        SELECT m.company_ref, coalesce(u.owner_ref, m.user_ref) AS user_ref, m.since
+        FROM memberships m JOIN users u ON u.id = m.user_ref;
+    "#,
 ];
 
 /// The schema version this build writes.

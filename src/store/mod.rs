@@ -10,6 +10,7 @@ mod history;
 mod keys;
 mod messages;
 mod migrations;
+mod owners;
 mod query;
 mod rejections;
 mod status;

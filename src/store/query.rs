@@ -222,7 +222,10 @@ fn user_column(name: &str) -> Result<String> {
 /// A `companies` column or computed field (whitelisted), qualified.
 fn company_column(name: &str) -> Result<String> {
     if name == "members" {
-        return Ok("(SELECT count(*) FROM memberships m WHERE m.company_ref = c.id)".into());
+        return Ok(
+            "(SELECT count(DISTINCT m.user_ref) FROM member_of m WHERE m.company_ref = c.id)"
+                .into(),
+        );
     }
     let known = ["group_id", "created_at", "updated_at"].contains(&name)
         || CompanyField::ALL.iter().any(|f| f.name() == name);
@@ -332,7 +335,8 @@ fn visited_sql(needle: &str, b: &mut Binder) -> String {
 
 /// The `WHERE` clause of a user query (`1` when there are no conditions).
 fn user_where(q: &UserQuery, b: &mut Binder) -> Result<String> {
-    let mut parts = Vec::new();
+    // Anonymous records with an owner are part of that user, not users of their own.
+    let mut parts = vec!["u.owner_ref IS NULL".to_string()];
     for p in &q.predicates {
         parts.push(predicate_sql(&USERS, p, b)?);
     }
@@ -350,7 +354,7 @@ fn user_where(q: &UserQuery, b: &mut Binder) -> Result<String> {
     }
     for company in &q.in_company {
         parts.push(format!(
-            "u.id IN (SELECT m.user_ref FROM memberships m WHERE m.company_ref = {})",
+            "u.id IN (SELECT m.user_ref FROM member_of m WHERE m.company_ref = {})",
             b.bind(*company)
         ));
     }
@@ -470,7 +474,7 @@ impl Store {
             "SELECT attr_id, value FROM user_attributes WHERE user_ref = ?1 AND value IS NOT NULL",
         )?;
         let mut companies = self.conn().prepare_cached(
-            "SELECT c.group_id FROM memberships m JOIN companies c ON c.id = m.company_ref
+            "SELECT DISTINCT c.group_id FROM member_of m JOIN companies c ON c.id = m.company_ref
              WHERE m.user_ref = ?1 ORDER BY c.group_id",
         )?;
         let n = UserField::ALL.len();
@@ -541,7 +545,7 @@ impl Store {
             "SELECT attr_id, value FROM company_attributes WHERE company_ref = ?1 AND value IS NOT NULL",
         )?;
         let mut members = self.conn().prepare_cached(
-            "SELECT coalesce(u.user_id, u.anonymous_id, '') FROM memberships m
+            "SELECT DISTINCT coalesce(u.user_id, u.anonymous_id, '') FROM member_of m
              JOIN users u ON u.id = m.user_ref WHERE m.company_ref = ?1 ORDER BY 1",
         )?;
         let n = CompanyField::ALL.len();

@@ -63,7 +63,7 @@ impl Store {
 
     /// Counts what the database holds.
     pub fn counts(&self) -> Result<Counts> {
-        let users = self.count("SELECT count(*) FROM users")?;
+        let users = self.count("SELECT count(*) FROM users WHERE owner_ref IS NULL")?;
         let identified_users = self.count("SELECT count(user_id) FROM users")?;
         let first = [
             self.time("SELECT min(timestamp) FROM events")?,

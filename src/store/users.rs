@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use super::Store;
 use crate::semantics::attributes::{AttrType, Scalar};
 use crate::semantics::lww::{Clock, Lww, pack_clocks, unpack_clocks};
+use crate::semantics::packed::{pack_shadows, unpack_shadows};
 use crate::semantics::profile::{Record, UserField, UserProfile};
 use crate::semantics::time::{format_timestamp, parse_timestamp};
 
@@ -22,8 +23,8 @@ static FIELD_COLUMNS: LazyLock<String> =
 
 static SELECT_USER: LazyLock<String> = LazyLock::new(|| {
     format!(
-        "SELECT id, user_id, {}, page_views, last_seen, created_at, updated_at, field_clocks
-         FROM users WHERE id = ?1",
+        "SELECT id, user_id, {}, page_views, last_seen, created_at, updated_at, field_clocks,
+         owner_ref, claim_ms, claim_tie, shadows FROM users WHERE id = ?1",
         *FIELD_COLUMNS
     )
 });
@@ -37,12 +38,17 @@ static UPDATE_USER: LazyLock<String> = LazyLock::new(|| {
     let n = UserField::ALL.len() + 3;
     format!(
         "UPDATE users SET user_id = ?2, {}, page_views = ?{n}, last_seen = ?{}, created_at = ?{},
-         updated_at = ?{}, field_clocks = ?{} WHERE id = ?1",
+         updated_at = ?{}, field_clocks = ?{}, owner_ref = ?{}, claim_ms = ?{}, claim_tie = ?{},
+         shadows = ?{} WHERE id = ?1",
         sets.join(", "),
         n + 1,
         n + 2,
         n + 3,
-        n + 4
+        n + 4,
+        n + 5,
+        n + 6,
+        n + 7,
+        n + 8
     )
 });
 
@@ -59,22 +65,27 @@ static UPDATE_USER_SAME_KEYS: LazyLock<String> = LazyLock::new(|| {
     let n = UserField::ALL.len() + 3;
     format!(
         "UPDATE users SET {}, page_views = ?{n}, last_seen = ?{}, created_at = ?{},
-         updated_at = ?{}, field_clocks = ?{} WHERE id = ?1",
+         updated_at = ?{}, field_clocks = ?{}, owner_ref = ?{}, claim_ms = ?{}, claim_tie = ?{},
+         shadows = ?{} WHERE id = ?1",
         sets.join(", "),
         n + 1,
         n + 2,
         n + 3,
-        n + 4
+        n + 4,
+        n + 5,
+        n + 6,
+        n + 7,
+        n + 8
     )
 });
 
 /// The same parameters as [`UPDATE_USER`], for a profile not yet in the table.
 static INSERT_USER: LazyLock<String> = LazyLock::new(|| {
-    let n = UserField::ALL.len() + 7;
+    let n = UserField::ALL.len() + 11;
     let placeholders: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
     format!(
         "INSERT INTO users (id, user_id, {}, page_views, last_seen, created_at, updated_at,
-         field_clocks) VALUES ({})",
+         field_clocks, owner_ref, claim_ms, claim_tie, shadows) VALUES ({})",
         *FIELD_COLUMNS,
         placeholders.join(", ")
     )
@@ -158,7 +169,7 @@ impl UserView {
     }
 }
 
-fn time_of(text: &str) -> Result<DateTime<Utc>> {
+pub(super) fn time_of(text: &str) -> Result<DateTime<Utc>> {
     parse_timestamp(text).with_context(|| format!("corrupt time {text:?} in the database"))
 }
 
@@ -170,6 +181,8 @@ impl Store {
         Ok(stmt.query_row([user_id], |r| r.get(0)).optional()?)
     }
 
+    /// The profile an anonymousId leads to: its anonymous record (or, stored by an
+    /// earlier release, an identified profile).
     pub fn user_ref_by_anonymous_id(&self, anonymous_id: &str) -> Result<Option<i64>> {
         let mut stmt = self
             .conn()
@@ -177,23 +190,35 @@ impl Store {
         Ok(stmt.query_row([anonymous_id], |r| r.get(0)).optional()?)
     }
 
-    /// Finds a user by userId, anonymousId or email (in that order; an email in any case).
+    /// The user an anonymousId belongs to: its record's owner, else the profile it
+    /// leads to.
+    pub fn owner_by_anonymous_id(&self, anonymous_id: &str) -> Result<Option<i64>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT coalesce(u.owner_ref, a.user_ref) FROM anonymous_ids a
+             JOIN users u ON u.id = a.user_ref WHERE a.anonymous_id = ?1",
+        )?;
+        Ok(stmt.query_row([anonymous_id], |r| r.get(0)).optional()?)
+    }
+
+    /// Finds a user by userId, anonymousId or email (in that order; an email in any case);
+    /// an owned anonymous record's owner.
     pub fn find_user(&self, id: &str) -> Result<Option<i64>> {
         if let Some(found) = self.user_ref_by_user_id(id)? {
             return Ok(Some(found));
         }
-        if let Some(found) = self.user_ref_by_anonymous_id(id)? {
+        if let Some(found) = self.owner_by_anonymous_id(id)? {
             return Ok(Some(found));
         }
-        let mut stmt = self
-            .conn()
-            .prepare_cached("SELECT id FROM users WHERE email = ?1 ORDER BY id LIMIT 1")?;
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT coalesce(owner_ref, id) FROM users WHERE email = ?1 ORDER BY id LIMIT 1",
+        )?;
         if let Some(found) = stmt.query_row([id], |r| r.get(0)).optional()? {
             return Ok(Some(found));
         }
         // Emails are case-insensitive to people: any case finds one.
         let mut stmt = self.conn().prepare_cached(
-            "SELECT id FROM users WHERE lower(email) = lower(?1) ORDER BY id LIMIT 1",
+            "SELECT coalesce(owner_ref, id) FROM users WHERE lower(email) = lower(?1)
+             ORDER BY id LIMIT 1",
         )?;
         Ok(stmt.query_row([id], |r| r.get(0)).optional()?)
     }
@@ -220,7 +245,7 @@ impl Store {
     pub fn load_user(&self, id: i64) -> Result<UserProfile> {
         let mut stmt = self.conn().prepare_cached(&SELECT_USER)?;
         let n = UserField::ALL.len();
-        let (user_id, values, page_views, last_seen, created, updated, clocks) = stmt
+        let (user_id, values, page_views, last_seen, created, updated, clocks, owned) = stmt
             .query_row([id], |r| {
                 let values: Vec<Option<String>> = (0..n)
                     .map(|i| r.get(2 + i))
@@ -233,6 +258,12 @@ impl Store {
                     r.get::<_, String>(n + 4)?,
                     r.get::<_, String>(n + 5)?,
                     r.get::<_, Vec<u8>>(n + 6)?,
+                    (
+                        r.get::<_, Option<i64>>(n + 7)?,
+                        r.get::<_, Option<i64>>(n + 8)?,
+                        r.get::<_, Option<i64>>(n + 9)?,
+                        r.get::<_, Option<Vec<u8>>>(n + 10)?,
+                    ),
                 ))
             })
             .with_context(|| format!("loading user {id}"))?;
@@ -258,6 +289,11 @@ impl Store {
             record,
             page_views,
             last_seen: last_seen.as_deref().map(time_of).transpose()?,
+            shadows: unpack_shadows(owned.3.as_deref()),
+            owner: match owned {
+                (Some(owner), Some(millis), Some(tie), _) => Some((owner, Clock { millis, tie })),
+                _ => None,
+            },
         })
     }
 
@@ -285,7 +321,11 @@ impl Store {
         let created_at = format_timestamp(user.record.created_at);
         let updated_at = format_timestamp(user.record.updated_at);
         let clocks = pack_clocks(&user.record.fields);
-        let mut params: Vec<&dyn ToSql> = Vec::with_capacity(texts.len() + 7);
+        let owner = user.owner.map(|(owner, _)| owner);
+        let claim = user.owner.map(|(_, clock)| (clock.millis, clock.tie));
+        let (claim_ms, claim_tie) = (claim.map(|c| c.0), claim.map(|c| c.1));
+        let shadows = pack_shadows(user.shadows.as_ref());
+        let mut params: Vec<&dyn ToSql> = Vec::with_capacity(texts.len() + 11);
         params.push(&user.id);
         params.push(&user.user_id);
         params.extend(texts.iter().map(|t| t as &dyn ToSql));
@@ -294,36 +334,12 @@ impl Store {
         params.push(&created_at);
         params.push(&updated_at);
         params.push(&clocks);
+        params.push(&owner);
+        params.push(&claim_ms);
+        params.push(&claim_tie);
+        params.push(&shadows);
         stmt.execute(params.as_slice())?;
         self.save_attributes(AttrTable::USER, user.id, &user.record, attributes)
-    }
-
-    /// Moves everything of profile `from` (histories, memberships, anonymousIds) to
-    /// `into` and deletes `from`; the caller has merged the records themselves.
-    pub fn merge_user_rows(&self, from: i64, into: i64) -> Result<()> {
-        for sql in [
-            "UPDATE events SET user_ref = ?2 WHERE user_ref = ?1",
-            "UPDATE pages SET user_ref = ?2 WHERE user_ref = ?1",
-            "UPDATE anonymous_ids SET user_ref = ?2 WHERE user_ref = ?1",
-            "INSERT OR IGNORE INTO memberships (company_ref, user_ref, since)
-                SELECT company_ref, ?2, since FROM memberships WHERE user_ref = ?1",
-            "UPDATE memberships SET since = min(since, (SELECT m.since FROM memberships m
-                WHERE m.company_ref = memberships.company_ref AND m.user_ref = ?1))
-                WHERE user_ref = ?2 AND company_ref IN
-                (SELECT company_ref FROM memberships WHERE user_ref = ?1)",
-        ] {
-            self.conn()
-                .prepare_cached(sql)?
-                .execute(params![from, into])?;
-        }
-        for sql in [
-            "DELETE FROM memberships WHERE user_ref = ?1",
-            "DELETE FROM user_attributes WHERE user_ref = ?1",
-            "DELETE FROM users WHERE id = ?1",
-        ] {
-            self.conn().prepare_cached(sql)?.execute([from])?;
-        }
-        Ok(())
     }
 
     /// The printable view of a profile.
@@ -335,7 +351,7 @@ impl Store {
         };
         let (attributes, attribute_types) = self.attribute_values(&profile.record)?;
         let mut stmt = self.conn().prepare_cached(
-            "SELECT c.group_id FROM memberships m JOIN companies c ON c.id = m.company_ref
+            "SELECT DISTINCT c.group_id FROM member_of m JOIN companies c ON c.id = m.company_ref
              WHERE m.user_ref = ?1 ORDER BY c.group_id",
         )?;
         let companies = stmt
@@ -358,7 +374,7 @@ impl Store {
     pub fn user_refs(&self) -> Result<Vec<i64>> {
         let mut stmt = self
             .conn()
-            .prepare("SELECT id FROM users ORDER BY user_id IS NULL, user_id, anonymous_id, id")?;
+            .prepare("SELECT id FROM users WHERE owner_ref IS NULL ORDER BY user_id IS NULL, user_id, anonymous_id, id")?;
         let rows = stmt.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }

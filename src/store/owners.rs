@@ -1,0 +1,42 @@
+//! Anonymous records and their owners: where a record's history counts.
+
+use anyhow::Result;
+use chrono::{DateTime, Utc};
+use rusqlite::params;
+
+use super::Store;
+use super::users::time_of;
+
+impl Store {
+    /// Points the page views and events recorded on the anonymous record `record` at its
+    /// (new) owner.
+    pub fn move_anonymous_history(&self, record: i64, owner: i64) -> Result<()> {
+        for sql in [
+            "UPDATE pages SET user_ref = ?2, anon_ref = ?1 WHERE anon_ref = ?1 OR user_ref = ?1",
+            "UPDATE events SET user_ref = ?2, anon_ref = ?1 WHERE anon_ref = ?1 OR user_ref = ?1",
+        ] {
+            self.conn()
+                .prepare_cached(sql)?
+                .execute(params![record, owner])?;
+        }
+        Ok(())
+    }
+
+    /// The anonymous records a profile owns.
+    pub fn owned_records(&self, owner: i64) -> Result<Vec<i64>> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT id FROM users WHERE owner_ref = ?1 ORDER BY id")?;
+        let rows = stmt.query_map([owner], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The time of a profile's latest page view.
+    pub fn last_page_view(&self, user_ref: i64) -> Result<Option<DateTime<Utc>>> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT max(timestamp) FROM pages WHERE user_ref = ?1")?;
+        let last: Option<String> = stmt.query_row([user_ref], |r| r.get(0))?;
+        last.as_deref().map(time_of).transpose()
+    }
+}
