@@ -46,6 +46,7 @@ use tokio::task::JoinSet;
 pub use admin::{Admin, host_allowed};
 pub use body::{MAX_BATCH_BYTES, MAX_EVENT_BYTES};
 pub use http::StatsSnapshot;
+pub use routes::percent_decoded;
 pub use writer::Live;
 
 /// A form's body (`application/x-www-form-urlencoded`, at most 64 KiB) as its pairs, in

@@ -117,7 +117,7 @@ pub fn route(path: &str) -> Option<Route> {
 }
 
 /// A path segment with its %XX escapes decoded; None when that is not UTF-8.
-fn percent_decoded(segment: &str) -> Option<String> {
+pub fn percent_decoded(segment: &str) -> Option<String> {
     let bytes = segment.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;

@@ -32,7 +32,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tokio::sync::watch;
 
-use crate::server::{Admin, Live, host_allowed, read_form};
+use crate::server::{Admin, Live, host_allowed, percent_decoded, read_form};
 use crate::store::Store;
 use layout::Ctx;
 
@@ -302,13 +302,7 @@ fn one(path: &str, prefix: &str) -> Option<String> {
     if id.is_empty() || id.contains('/') {
         return None;
     }
-    Some(percent_encoding_decode(id).filter(|s| !s.is_empty())?)
-}
-
-fn percent_encoding_decode(s: &str) -> Option<String> {
-    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
+    percent_decoded(id).filter(|s| !s.is_empty())
 }
 
 /// The login form (GET) and its answer (POST): an active admin key opens a session.

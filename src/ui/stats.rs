@@ -100,13 +100,13 @@ pub async fn history(ui: &Arc<Ui>, ctx: &Ctx, pages: bool) -> Result<Markup> {
 }
 
 fn top(mut items: Vec<StatItem>) -> Vec<StatItem> {
-    items.sort_by(|a, b| b.row.count.cmp(&a.row.count));
+    items.sort_by_key(|i| std::cmp::Reverse(i.row.count));
     items
 }
 
 fn table(items: &[StatItem], what: &str) -> Markup {
     let mut sorted: Vec<&StatItem> = items.iter().collect();
-    sorted.sort_by(|a, b| b.row.count.cmp(&a.row.count));
+    sorted.sort_by_key(|i| std::cmp::Reverse(i.row.count));
     html! {
         @if sorted.is_empty() { p { "None." } } @else {
             table {
