@@ -8,6 +8,7 @@ mod history;
 mod ingest;
 mod keys;
 mod serve;
+mod snapshot;
 mod users;
 
 use std::path::{Path, PathBuf};
@@ -71,6 +72,10 @@ pub enum Command {
     Domains(domains::DomainsCommand),
     /// Serve Segment's HTTP Tracking API (/v1/identify, /v1/track, /v1/batch, ...).
     Serve(serve::ServeArgs),
+    /// The whole state (users, companies, attribute definitions) as canonical JSON.
+    Snapshot(snapshot::SnapshotArgs),
+    /// Compare two databases or snapshots (exit 0 when equal, 1 when not).
+    Diff(snapshot::DiffArgs),
 }
 
 /// The database path when none is given.
@@ -105,6 +110,10 @@ pub fn run() -> Result<i32> {
         Command::Serve(args) => {
             serve::run(args, db.as_deref().unwrap_or(Path::new(DEFAULT_DB)), json)
         }
+        Command::Snapshot(args) => {
+            snapshot::run_snapshot(args, db.as_deref().unwrap_or(Path::new(DEFAULT_DB)))
+        }
+        Command::Diff(args) => snapshot::run_diff(args, json),
     }
 }
 

@@ -9,6 +9,7 @@ mod keys;
 mod messages;
 mod migrations;
 mod query;
+mod snapshot;
 mod users;
 mod values;
 
