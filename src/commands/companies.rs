@@ -22,6 +22,9 @@ pub enum CompaniesCommand {
     /// List companies, optionally filtered by fields and attributes, with member counts.
     #[command(long_about = LIST_ABOUT)]
     List(ListArgs),
+    /// Which event set each field and attribute, by which rule, and what it replaced.
+    #[command(long_about = super::explain::EXPLAIN_ABOUT)]
+    Explain(super::explain::ExplainArgs),
 }
 
 const LIST_ABOUT: &str = "\
@@ -129,6 +132,7 @@ const TABLE_COLUMNS: [&str; 6] = [
 
 pub fn run(cmd: CompaniesCommand, store: &Store, json: bool) -> Result<i32> {
     match cmd {
+        CompaniesCommand::Explain(args) => return super::explain::run_company(args, store, json),
         CompaniesCommand::Show { group_id } => {
             let Some(id) = store.company_ref(&group_id)? else {
                 return Err(Error::NotFound(format!(

@@ -4,6 +4,7 @@ mod attrs;
 mod companies;
 mod demo;
 mod domains;
+mod explain;
 mod history;
 mod ingest;
 mod keys;

@@ -14,8 +14,20 @@ use crate::semantics::domains::{host_of_url, is_trusted};
 use crate::semantics::event::{Event, Kind};
 use crate::semantics::packed::unpack_user;
 use crate::semantics::profile::{Ignored, Record, UserField, UserProfile, user_trait_changes};
+use crate::semantics::provenance::{Outcome, Rule, Slot, is_as_sent, sent_type};
 use crate::semantics::time::format_timestamp;
-use crate::store::NewPage;
+use crate::store::{NewPage, company_owner, user_owner};
+
+use super::provenance::outcome_of;
+
+/// A custom value typed by its attribute, and the rule that typed it.
+pub(super) struct TypedWrite {
+    pub attr: i64,
+    pub value: Option<Scalar>,
+    pub rule: Rule,
+    /// The type the value was sent as (when converted).
+    pub from: &'static str,
+}
 
 impl Ingestor<'_> {
     /// The 403 reason when the event's domain is known and not trusted.
@@ -34,6 +46,7 @@ impl Ingestor<'_> {
     pub(super) fn apply(&mut self, loc: Location<'_>, event: &Event) -> Result<()> {
         let user = self.resolve_user(event)?;
         self.apply_user_changes(loc, user, event)?;
+        self.flush_provenance(user_owner(user), loc, event)?;
         match event.kind {
             Kind::Identify => {}
             Kind::Page => self.apply_page(user, event)?,
@@ -66,6 +79,7 @@ impl Ingestor<'_> {
                 match self.find_anonymous(anon)? {
                     Some(other) if other != id && self.user(other)?.profile.user_id.is_none() => {
                         self.merge_users(other, id)?;
+                        self.record_profile(Rule::Merged, anon);
                     }
                     Some(_) => {}
                     None => self.link_anonymous(anon, id)?,
@@ -81,6 +95,7 @@ impl Ingestor<'_> {
                     cached.dirty = true;
                     cached.keys_dirty = true;
                     self.user_ids.insert(user_id.to_string(), other);
+                    self.record_profile(Rule::Claimed, anon);
                     return Ok(other);
                 }
             }
@@ -174,6 +189,34 @@ impl Ingestor<'_> {
         Ok(())
     }
 
+    /// Records that an anonymous profile (named by its anonymousId) was merged in or
+    /// claimed.
+    fn record_profile(&mut self, rule: Rule, anonymous_id: &str) {
+        let json = serde_json::Value::String(anonymous_id.to_string()).to_string();
+        self.provenance.json(
+            Slot::Profile,
+            "anonymous_id",
+            &json,
+            rule,
+            Outcome::Applied,
+            "",
+        );
+    }
+
+    /// Records the values a trait mapping could not use.
+    fn record_ignored(&mut self, ignored: &[Ignored]) {
+        for i in ignored {
+            self.provenance.json(
+                Slot::Field,
+                &i.attribute,
+                &i.value,
+                Rule::Unconvertible,
+                Outcome::Ignored,
+                &i.reason,
+            );
+        }
+    }
+
     // ---- profile fields and attributes ----
 
     fn apply_user_changes(&mut self, loc: Location<'_>, user: i64, event: &Event) -> Result<()> {
@@ -184,6 +227,7 @@ impl Ingestor<'_> {
                 .into_iter()
                 .map(|(f, v)| (f, Some(Scalar::Text(v))))
                 .collect();
+        let from_context = fields.len();
         // The profile shows an anonymousId only if that id leads to this profile (it may
         // belong to another identified user).
         if let Some(anon) = &event.anonymous_id {
@@ -191,9 +235,16 @@ impl Ingestor<'_> {
                 fields.push((UserField::AnonymousId, Some(Scalar::Text(anon.clone()))));
             }
         }
+        let from_identity = fields.len();
         let changes = user_trait_changes(&event.user_traits);
         fields.extend(changes.fields);
         self.report_ignored(loc, &changes.ignored);
+        self.record_ignored(&changes.ignored);
+        let traits = &event.user_traits;
+        let name_split = traits.get("name").is_some_and(serde_json::Value::is_string)
+            && !["first_name", "firstName", "last_name", "lastName"]
+                .iter()
+                .any(|k| traits.contains_key(*k));
         let audience = event.audience_key().map(|k| k.to_snake_case());
         let mut attributes = Vec::with_capacity(changes.custom.len());
         for (name, value) in &changes.custom {
@@ -203,23 +254,63 @@ impl Ingestor<'_> {
                 AttrType::String
             };
             if let Some(attr) = self.typed_value(loc, Scope::User, "", name, value, auto_type)? {
-                attributes.push(attr);
+                attributes.push((name.as_str(), attr));
             }
         }
+        let mut provenance = std::mem::take(&mut self.provenance);
         let cached = self.user(user)?;
         let profile = &mut cached.profile;
         let mut dirty = profile.record.touch(event.time);
-        for (field, value) in fields {
+        for (i, (field, value)) in fields.into_iter().enumerate() {
+            let outcome = outcome_of(profile.record.fields[field.index()].as_ref(), &value, clock);
+            let rule = if i < from_context {
+                Rule::ContextField
+            } else if i < from_identity {
+                Rule::AnonymousId
+            } else if value.is_none() {
+                Rule::ClearedByNull
+            } else if name_split && matches!(field, UserField::FirstName | UserField::LastName) {
+                Rule::NameSplit
+            } else {
+                Rule::MappedTrait
+            };
+            if outcome == Some(Outcome::LostToNewer) {
+                provenance.scalar(
+                    Slot::Field,
+                    field.name(),
+                    value.as_ref(),
+                    rule,
+                    Outcome::LostToNewer,
+                    "",
+                );
+            }
             let changed = profile.set_field(field, value, clock);
+            if outcome == Some(Outcome::Applied) {
+                let stored = profile.field(field);
+                provenance.scalar(
+                    Slot::Field,
+                    field.name(),
+                    stored,
+                    rule,
+                    Outcome::Applied,
+                    "",
+                );
+            }
             cached.keys_dirty |= changed && field == UserField::Email;
             dirty |= changed;
         }
-        for (attr, value) in attributes {
-            if profile.record.set_attribute(attr, value, clock) {
-                cached.dirty_attrs.push(attr);
-            }
+        for (name, w) in attributes {
+            record_attribute(
+                &mut provenance,
+                &mut profile.record,
+                name,
+                w,
+                clock,
+                &mut cached.dirty_attrs,
+            );
         }
         cached.dirty |= dirty;
+        self.provenance = provenance;
         Ok(())
     }
 
@@ -233,17 +324,45 @@ impl Ingestor<'_> {
         name: &str,
         value: &Value,
         auto_type: AttrType,
-    ) -> Result<Option<(i64, Option<Scalar>)>> {
-        let (id, ty) = self
+    ) -> Result<Option<TypedWrite>> {
+        let ((id, ty), created) = self
             .registry
-            .get_or_create(self.store, scope, event, name, auto_type)?;
+            .get_or_create_new(self.store, scope, event, name, auto_type)?;
         match convert(value, ty) {
-            Ok(scalar) => Ok(Some((id, scalar))),
+            Ok(scalar) => {
+                let rule = if scalar.is_none() {
+                    Rule::ClearedByNull
+                } else if auto_type == AttrType::Boolean {
+                    Rule::AudienceBoolean
+                } else if created {
+                    Rule::AutoCreatedString
+                } else if is_as_sent(value, ty) {
+                    Rule::CustomAttribute
+                } else {
+                    Rule::Converted
+                };
+                Ok(Some(TypedWrite {
+                    attr: id,
+                    value: scalar,
+                    rule,
+                    from: sent_type(value),
+                }))
+            }
             Err(err) => {
                 let reason = format!(
                     "cannot be converted to {ty}: attribute {name} is {}",
                     err.ty
                 );
+                if scope != Scope::Event {
+                    self.provenance.json(
+                        Slot::Attribute,
+                        name,
+                        &value.to_string(),
+                        Rule::Unconvertible,
+                        Outcome::Ignored,
+                        &reason,
+                    );
+                }
                 self.report_ignored(
                     loc,
                     &[Ignored {
@@ -317,14 +436,13 @@ impl Ingestor<'_> {
             .expect("decode requires event for track");
         let mut properties = Map::new();
         for (key, value) in &event.properties {
-            if let Some((id, scalar)) =
+            if let Some(w) =
                 self.typed_value(loc, Scope::Event, name, key, value, AttrType::String)?
             {
-                let _ = id;
                 let ty = self.registry_type(name, key);
                 properties.insert(
                     key.clone(),
-                    scalar.map(|s| s.to_json(ty)).unwrap_or(Value::Null),
+                    w.value.map(|s| s.to_json(ty)).unwrap_or(Value::Null),
                 );
             }
         }
@@ -355,14 +473,16 @@ impl Ingestor<'_> {
         let company = self.company(group_id, event)?;
         let changes = company_trait_changes(&event.company_traits);
         self.report_ignored(loc, &changes.ignored);
+        self.record_ignored(&changes.ignored);
         let mut attributes = Vec::with_capacity(changes.custom.len());
         for (name, value) in &changes.custom {
             if let Some(attr) =
                 self.typed_value(loc, Scope::Company, "", name, value, AttrType::String)?
             {
-                attributes.push(attr);
+                attributes.push((name.as_str(), attr));
             }
         }
+        let mut provenance = std::mem::take(&mut self.provenance);
         let cached = self
             .companies
             .get_mut(&company)
@@ -370,14 +490,48 @@ impl Ingestor<'_> {
         let record: &mut Record = &mut cached.profile.record;
         let mut dirty = record.touch(event.time);
         for (field, value) in changes.fields {
-            dirty |= record.set_field(CompanyField::index(field), value, event.clock);
-        }
-        for (attr, value) in attributes {
-            if record.set_attribute(attr, value, event.clock) {
-                cached.dirty_attrs.push(attr);
+            let index = CompanyField::index(field);
+            let outcome = outcome_of(record.fields[index].as_ref(), &value, event.clock);
+            let rule = if value.is_none() {
+                Rule::ClearedByNull
+            } else {
+                Rule::MappedTrait
+            };
+            if outcome == Some(Outcome::LostToNewer) {
+                provenance.scalar(
+                    Slot::Field,
+                    field.name(),
+                    value.as_ref(),
+                    rule,
+                    Outcome::LostToNewer,
+                    "",
+                );
+            }
+            dirty |= record.set_field(index, value, event.clock);
+            if outcome == Some(Outcome::Applied) {
+                provenance.scalar(
+                    Slot::Field,
+                    field.name(),
+                    record.field(index),
+                    rule,
+                    Outcome::Applied,
+                    "",
+                );
             }
         }
+        for (name, w) in attributes {
+            record_attribute(
+                &mut provenance,
+                record,
+                name,
+                w,
+                event.clock,
+                &mut cached.dirty_attrs,
+            );
+        }
         cached.dirty |= dirty;
+        self.provenance = provenance;
+        self.flush_provenance(company_owner(company), loc, event)?;
         self.store.add_membership(company, user, event.time)
     }
 
@@ -448,5 +602,49 @@ impl Ingestor<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// Offers a custom attribute value to a record, packing its provenance.
+fn record_attribute(
+    provenance: &mut crate::semantics::provenance::Packer,
+    record: &mut Record,
+    name: &str,
+    w: TypedWrite,
+    clock: crate::semantics::lww::Clock,
+    dirty_attrs: &mut Vec<i64>,
+) {
+    let outcome = outcome_of(record.attributes.get(&w.attr), &w.value, clock);
+    let detail = if w.rule == Rule::Converted {
+        w.from
+    } else {
+        ""
+    };
+    if outcome == Some(Outcome::LostToNewer) {
+        provenance.scalar(
+            Slot::Attribute,
+            name,
+            w.value.as_ref(),
+            w.rule,
+            Outcome::LostToNewer,
+            detail,
+        );
+    }
+    if record.set_attribute(w.attr, w.value, clock) {
+        dirty_attrs.push(w.attr);
+    }
+    if outcome == Some(Outcome::Applied) {
+        let stored = record
+            .attributes
+            .get(&w.attr)
+            .and_then(|l| l.value.as_ref());
+        provenance.scalar(
+            Slot::Attribute,
+            name,
+            stored,
+            w.rule,
+            Outcome::Applied,
+            detail,
+        );
     }
 }

@@ -5,6 +5,7 @@
 //! cached profiles and writes them in large transactions.
 
 mod apply;
+mod provenance;
 mod registry;
 mod source;
 mod summary;
@@ -19,6 +20,7 @@ use crate::semantics::context::UaCache;
 use crate::semantics::domains::normalize_domain;
 use crate::semantics::event::{Decoded, WireEvent, decode};
 use crate::semantics::packed::{SharedStrings, pack_user, unpack_user};
+use crate::semantics::provenance::Packer;
 use crate::semantics::{company::CompanyProfile, profile::UserProfile};
 use crate::store::{RowWrite, Store};
 use registry::Registry;
@@ -185,6 +187,10 @@ pub struct Ingestor<'a> {
     group_ids: HashMap<String, i64>,
     /// Profiles merged away during this transaction -> the profile they became.
     merged: HashMap<i64, i64>,
+    /// The writes of the event being applied to one profile, packed.
+    provenance: Packer,
+    /// Provenance source ids by file path (or "http").
+    provenance_sources: HashMap<String, i64>,
     summary: Summary,
     in_transaction: bool,
     /// The id the next new user profile gets (valid inside a transaction).
@@ -220,6 +226,8 @@ impl<'a> Ingestor<'a> {
             anonymous_ids: HashMap::default(),
             group_ids: HashMap::default(),
             merged: HashMap::default(),
+            provenance: Packer::default(),
+            provenance_sources: HashMap::default(),
             summary: Summary::default(),
             in_transaction: false,
             next_user_ref: 0,
@@ -623,6 +631,7 @@ impl<'a> Ingestor<'a> {
         self.user_ids.clear();
         self.anonymous_ids.clear();
         self.group_ids.clear();
+        self.provenance_sources.clear();
     }
 
     fn reject(&mut self, loc: Location<'_>, reason: String, raw: &[u8]) -> Result<()> {

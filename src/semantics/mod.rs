@@ -11,5 +11,6 @@ pub mod filter;
 pub mod lww;
 pub mod packed;
 pub mod profile;
+pub mod provenance;
 pub mod snapshot;
 pub mod time;

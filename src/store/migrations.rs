@@ -179,6 +179,30 @@ const MIGRATIONS: &[&str] = &[
         SELECT usercom_message_key(message_id) FROM messages;
     DROP TABLE messages;
     "#,
+    // 4: provenance (`users explain`, `companies explain`): for every event that changed a
+    // profile's field or attribute, or whose write to it lost to a newer one or was
+    // ignored, one row naming the event and where it came from, with its writes packed
+    // (semantics::provenance). `owner` is users.id, or minus companies.id. Sources
+    // (file paths, "http") are stored once.
+    r#"
+    CREATE TABLE provenance_sources (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL UNIQUE
+    );
+    CREATE TABLE provenance (
+        id INTEGER PRIMARY KEY,
+        owner INTEGER NOT NULL,
+        message_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        event_ms INTEGER NOT NULL,
+        source INTEGER NOT NULL,
+        line INTEGER NOT NULL,
+        item INTEGER,
+        received_ms INTEGER NOT NULL,
+        writes BLOB NOT NULL
+    );
+    CREATE INDEX provenance_owner ON provenance(owner);
+    "#,
 ];
 
 /// The schema version this build writes.

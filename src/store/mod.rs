@@ -4,10 +4,12 @@
 mod attributes;
 mod companies;
 mod domains;
+mod explain;
 mod history;
 mod keys;
 mod messages;
 mod migrations;
+mod provenance;
 mod query;
 mod snapshot;
 mod users;
@@ -22,9 +24,11 @@ use rusqlite::{Connection, OpenFlags};
 pub use attributes::{AttrDef, Origin, Redefinition, UnconvertedValue};
 pub use companies::CompanyView;
 pub use domains::DomainRow;
+pub use explain::{EventRef, Explained, Explanation, HistoryEntry};
 pub use history::{EventRow, NewPage, PageRow};
 pub use keys::{KeyRow, KeyStatus};
 pub use migrations::SCHEMA_VERSION;
+pub use provenance::{ProvenanceEvent, ProvenanceRow, company_owner, user_owner};
 pub use query::{Bucket, CompanyQuery, EventCondition, HistoryQuery, StatRow, UserQuery};
 pub use users::{RowWrite, UserView};
 

@@ -305,6 +305,7 @@ impl Store {
             "UPDATE events SET user_ref = ?2 WHERE user_ref = ?1",
             "UPDATE pages SET user_ref = ?2 WHERE user_ref = ?1",
             "UPDATE anonymous_ids SET user_ref = ?2 WHERE user_ref = ?1",
+            "UPDATE provenance SET owner = ?2 WHERE owner = ?1",
             "INSERT OR IGNORE INTO memberships (company_ref, user_ref, since)
                 SELECT company_ref, ?2, since FROM memberships WHERE user_ref = ?1",
             "UPDATE memberships SET since = min(since, (SELECT m.since FROM memberships m
