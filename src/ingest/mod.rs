@@ -39,6 +39,8 @@ pub struct IngestOptions {
     pub now: DateTime<Utc>,
     /// How much is held in memory.
     pub cache: CacheLimits,
+    /// Record which event wrote each value (for `explain`).
+    pub provenance: bool,
 }
 
 impl Default for IngestOptions {
@@ -48,6 +50,7 @@ impl Default for IngestOptions {
             batch_size: DEFAULT_BATCH_SIZE,
             now: Utc::now(),
             cache: CacheLimits::default(),
+            provenance: true,
         }
     }
 }
@@ -209,6 +212,7 @@ impl<'a> Ingestor<'a> {
             Some(origin) => Some(normalize_domain(origin).map_err(crate::Error::Usage)?),
             None => None,
         };
+        let record_provenance = options.provenance;
         Ok(Ingestor {
             store,
             observer,
@@ -226,7 +230,7 @@ impl<'a> Ingestor<'a> {
             anonymous_ids: HashMap::default(),
             group_ids: HashMap::default(),
             merged: HashMap::default(),
-            provenance: Packer::default(),
+            provenance: Packer::new(record_provenance),
             provenance_sources: HashMap::default(),
             summary: Summary::default(),
             in_transaction: false,

@@ -138,9 +138,18 @@ pub struct Write {
 #[derive(Debug, Default)]
 pub struct Packer {
     buf: Vec<u8>,
+    /// Off: nothing is packed.
+    enabled: bool,
 }
 
 impl Packer {
+    pub fn new(enabled: bool) -> Packer {
+        Packer {
+            buf: Vec::new(),
+            enabled,
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.buf.is_empty()
     }
@@ -163,6 +172,9 @@ impl Packer {
         outcome: Outcome,
         detail: &str,
     ) {
+        if !self.enabled {
+            return;
+        }
         self.head(slot, name, rule, outcome);
         let at = self.open();
         let buf = &mut self.buf;
@@ -187,6 +199,9 @@ impl Packer {
         outcome: Outcome,
         detail: &str,
     ) {
+        if !self.enabled {
+            return;
+        }
         self.head(slot, name, rule, outcome);
         let at = self.open();
         self.buf.extend_from_slice(json.as_bytes());
@@ -295,7 +310,7 @@ mod tests {
 
     #[test]
     fn writes_pack_and_unpack() {
-        let mut p = Packer::default();
+        let mut p = Packer::new(true);
         p.scalar(
             Slot::Field,
             "email",
@@ -342,6 +357,9 @@ mod tests {
         assert_eq!(unpack(cut).len(), 3);
         p.clear();
         assert!(p.is_empty());
+        let mut off = Packer::new(false);
+        off.json(Slot::Profile, "x", "1", Rule::Merged, Outcome::Applied, "");
+        assert!(off.is_empty());
     }
 
     #[test]
