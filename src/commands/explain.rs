@@ -8,7 +8,8 @@ use clap::Args;
 
 use crate::Error;
 use crate::output::{print_json, print_text};
-use crate::store::{Explanation, HistoryEntry, Store};
+use crate::semantics::provenance::Outcome;
+use crate::store::{EventRef, Explanation, HistoryEntry, Store};
 
 /// What to explain, and how much history.
 #[derive(Debug, Args)]
@@ -76,26 +77,31 @@ fn safe(text: &str) -> String {
     }
 }
 
-fn entry_line(h: &HistoryEntry) -> String {
-    let e = &h.event;
+/// The event behind a write: `<- identify m1 (file line 3, received ...)`.
+fn event_text(e: &EventRef) -> String {
     let place = match e.item {
         Some(item) => format!("{} line {} item {item}", safe(&e.source), e.line),
         None => format!("{} line {}", safe(&e.source), e.line),
     };
-    let outcome = match h.outcome {
-        crate::semantics::provenance::Outcome::LostToNewer => {
-            format!(" [{}]", h.outcome.describe())
-        }
-        _ => String::new(),
-    };
     format!(
-        "{}  {}  {}{outcome}  <- {} {} ({place}, received {})",
-        e.time,
-        h.value,
-        h.rule_text,
+        "<- {} {} ({place}, received {})",
         e.kind,
         safe(&e.message_id),
         e.received_at
+    )
+}
+
+fn entry_line(h: &HistoryEntry) -> String {
+    let outcome = match h.outcome {
+        Outcome::LostToNewer => format!(" [{}]", h.outcome.describe()),
+        _ => String::new(),
+    };
+    format!(
+        "{}  {}  {}{outcome}  {}",
+        h.event.time,
+        h.value,
+        h.rule_text,
+        event_text(&h.event)
     )
 }
 
@@ -103,7 +109,14 @@ fn describe(e: &Explanation) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{} {}", e.kind, safe(&e.id));
     for m in &e.merges {
-        let _ = writeln!(out, "  {}: {}", m.rule_text, entry_line(m));
+        let _ = writeln!(
+            out,
+            "  {}: {} at {}  {}",
+            m.rule_text,
+            m.value,
+            m.event.time,
+            event_text(&m.event)
+        );
     }
     for v in &e.values {
         let ty = if v.ty.is_empty() {
