@@ -227,3 +227,13 @@ pub fn print_text(text: impl std::fmt::Display) -> Result<()> {
 pub fn cell(value: Option<&str>) -> String {
     value.unwrap_or("").to_string()
 }
+
+/// Text from event data for a terminal line: quoted as JSON when it holds control
+/// characters, so that it cannot act on the terminal.
+pub fn quoted_if_control(text: &str) -> String {
+    if text.chars().any(char::is_control) {
+        serde_json::Value::String(text.to_string()).to_string()
+    } else {
+        text.to_string()
+    }
+}

@@ -7,7 +7,7 @@ use anyhow::Result;
 use clap::Args;
 
 use crate::Error;
-use crate::output::{print_json, print_text};
+use crate::output::{print_json, print_text, quoted_if_control};
 use crate::semantics::provenance::Outcome;
 use crate::store::{EventRef, Explanation, HistoryEntry, Store};
 
@@ -68,25 +68,20 @@ fn show(e: &Explanation, name: Option<&str>, json: bool) -> Result<i32> {
     Ok(0)
 }
 
-/// Text from event data, quoted as JSON when it holds control characters.
-fn safe(text: &str) -> String {
-    if text.chars().any(char::is_control) {
-        serde_json::Value::String(text.to_string()).to_string()
-    } else {
-        text.to_string()
-    }
-}
-
 /// The event behind a write: `<- identify m1 (file line 3, received ...)`.
 fn event_text(e: &EventRef) -> String {
     let place = match e.item {
-        Some(item) => format!("{} line {} item {item}", safe(&e.source), e.line),
-        None => format!("{} line {}", safe(&e.source), e.line),
+        Some(item) => format!(
+            "{} line {} item {item}",
+            quoted_if_control(&e.source),
+            e.line
+        ),
+        None => format!("{} line {}", quoted_if_control(&e.source), e.line),
     };
     format!(
         "<- {} {} ({place}, received {})",
         e.kind,
-        safe(&e.message_id),
+        quoted_if_control(&e.message_id),
         e.received_at
     )
 }
@@ -107,7 +102,7 @@ fn entry_line(h: &HistoryEntry) -> String {
 
 fn describe(e: &Explanation) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{} {}", e.kind, safe(&e.id));
+    let _ = writeln!(out, "{} {}", e.kind, quoted_if_control(&e.id));
     for m in &e.merges {
         let _ = writeln!(
             out,
@@ -124,7 +119,7 @@ fn describe(e: &Explanation) -> String {
         } else {
             format!(" ({})", v.ty)
         };
-        let _ = writeln!(out, "\n{} = {}{ty}", safe(&v.name), v.value);
+        let _ = writeln!(out, "\n{} = {}{ty}", quoted_if_control(&v.name), v.value);
         if v.history.is_empty() {
             let _ = writeln!(out, "  no recorded writes");
         }

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use crate::Error;
-use crate::output::{print_json, print_text};
+use crate::output::{print_json, print_text, quoted_if_control};
 use crate::semantics::diff::{Change, Diff, Section, diff};
 use crate::semantics::snapshot::Snapshot;
 use crate::store::Store;
@@ -151,7 +151,7 @@ fn describe(d: &Diff, a: &Path, b: &Path) -> String {
 fn section(out: &mut String, one: &str, many: &str, s: &Section) {
     for (side, keys) in [("A", &s.only_in_a), ("B", &s.only_in_b)] {
         if !keys.is_empty() {
-            let list: Vec<String> = keys.iter().map(|k| shown(k)).collect();
+            let list: Vec<String> = keys.iter().map(|k| quoted_if_control(k)).collect();
             let _ = writeln!(
                 out,
                 "{many} only in {side} ({}): {}",
@@ -161,7 +161,7 @@ fn section(out: &mut String, one: &str, many: &str, s: &Section) {
         }
     }
     for changed in &s.changed {
-        let _ = writeln!(out, "{one} {}:", shown(&changed.key));
+        let _ = writeln!(out, "{one} {}:", quoted_if_control(&changed.key));
         for change in &changed.changes {
             let _ = writeln!(out, "  {}", change_line(change));
         }
@@ -174,18 +174,8 @@ fn change_line(c: &Change) -> String {
         None => "(none)".to_string(),
     };
     let what = match c.kind {
-        "field" | "attribute" | "events" => format!("{} {}", c.kind, shown(&c.name)),
+        "field" | "attribute" | "events" => format!("{} {}", c.kind, quoted_if_control(&c.name)),
         _ => c.name.clone(),
     };
     format!("{what}: {} -> {}", side(&c.a), side(&c.b))
-}
-
-/// A name from event data, quoted as JSON when it holds control characters (so it
-/// cannot act on the terminal).
-fn shown(text: &str) -> String {
-    if text.chars().any(char::is_control) {
-        serde_json::Value::String(text.to_string()).to_string()
-    } else {
-        text.to_string()
-    }
 }

@@ -14,20 +14,11 @@ use crate::semantics::domains::{host_of_url, is_trusted};
 use crate::semantics::event::{Event, Kind};
 use crate::semantics::packed::unpack_user;
 use crate::semantics::profile::{Ignored, Record, UserField, UserProfile, user_trait_changes};
-use crate::semantics::provenance::{Outcome, Rule, Slot, is_as_sent, sent_type};
+use crate::semantics::provenance::{Outcome, Rule, Slot};
 use crate::semantics::time::format_timestamp;
 use crate::store::{NewPage, company_owner, user_owner};
 
-use super::provenance::outcome_of;
-
-/// A custom value typed by its attribute, and the rule that typed it.
-pub(super) struct TypedWrite {
-    pub attr: i64,
-    pub value: Option<Scalar>,
-    pub rule: Rule,
-    /// The type the value was sent as (when converted).
-    pub from: &'static str,
-}
+use super::provenance::{TypedWrite, record_attribute, record_field};
 
 impl Ingestor<'_> {
     /// The 403 reason when the event's domain is known and not trusted.
@@ -189,34 +180,6 @@ impl Ingestor<'_> {
         Ok(())
     }
 
-    /// Records that an anonymous profile (named by its anonymousId) was merged in or
-    /// claimed.
-    fn record_profile(&mut self, rule: Rule, anonymous_id: &str) {
-        let json = serde_json::Value::String(anonymous_id.to_string()).to_string();
-        self.provenance.json(
-            Slot::Profile,
-            "anonymous_id",
-            &json,
-            rule,
-            Outcome::Applied,
-            "",
-        );
-    }
-
-    /// Records the values a trait mapping could not use.
-    fn record_ignored(&mut self, ignored: &[Ignored]) {
-        for i in ignored {
-            self.provenance.json(
-                Slot::Field,
-                &i.attribute,
-                &i.value,
-                Rule::Unconvertible,
-                Outcome::Ignored,
-                &i.reason,
-            );
-        }
-    }
-
     // ---- profile fields and attributes ----
 
     fn apply_user_changes(&mut self, loc: Location<'_>, user: i64, event: &Event) -> Result<()> {
@@ -262,7 +225,6 @@ impl Ingestor<'_> {
         let profile = &mut cached.profile;
         let mut dirty = profile.record.touch(event.time);
         for (i, (field, value)) in fields.into_iter().enumerate() {
-            let outcome = outcome_of(profile.record.fields[field.index()].as_ref(), &value, clock);
             let rule = if i < from_context {
                 Rule::ContextField
             } else if i < from_identity {
@@ -274,28 +236,14 @@ impl Ingestor<'_> {
             } else {
                 Rule::MappedTrait
             };
-            if outcome == Some(Outcome::LostToNewer) {
-                provenance.scalar(
-                    Slot::Field,
-                    field.name(),
-                    value.as_ref(),
-                    rule,
-                    Outcome::LostToNewer,
-                    "",
-                );
-            }
-            let changed = profile.set_field(field, value, clock);
-            if outcome == Some(Outcome::Applied) {
-                let stored = profile.field(field);
-                provenance.scalar(
-                    Slot::Field,
-                    field.name(),
-                    stored,
-                    rule,
-                    Outcome::Applied,
-                    "",
-                );
-            }
+            let changed = record_field(
+                &mut provenance,
+                &mut profile.record,
+                (field.index(), field.name()),
+                value,
+                rule,
+                clock,
+            );
             cached.keys_dirty |= changed && field == UserField::Email;
             dirty |= changed;
         }
@@ -329,25 +277,9 @@ impl Ingestor<'_> {
             .registry
             .get_or_create_new(self.store, scope, event, name, auto_type)?;
         match convert(value, ty) {
-            Ok(scalar) => {
-                let rule = if scalar.is_none() {
-                    Rule::ClearedByNull
-                } else if auto_type == AttrType::Boolean {
-                    Rule::AudienceBoolean
-                } else if created {
-                    Rule::AutoCreatedString
-                } else if is_as_sent(value, ty) {
-                    Rule::CustomAttribute
-                } else {
-                    Rule::Converted
-                };
-                Ok(Some(TypedWrite {
-                    attr: id,
-                    value: scalar,
-                    rule,
-                    from: sent_type(value),
-                }))
-            }
+            Ok(scalar) => Ok(Some(TypedWrite::new(
+                id, ty, value, scalar, auto_type, created,
+            ))),
             Err(err) => {
                 let reason = format!(
                     "cannot be converted to {ty}: attribute {name} is {}",
@@ -490,34 +422,13 @@ impl Ingestor<'_> {
         let record: &mut Record = &mut cached.profile.record;
         let mut dirty = record.touch(event.time);
         for (field, value) in changes.fields {
-            let index = CompanyField::index(field);
-            let outcome = outcome_of(record.fields[index].as_ref(), &value, event.clock);
             let rule = if value.is_none() {
                 Rule::ClearedByNull
             } else {
                 Rule::MappedTrait
             };
-            if outcome == Some(Outcome::LostToNewer) {
-                provenance.scalar(
-                    Slot::Field,
-                    field.name(),
-                    value.as_ref(),
-                    rule,
-                    Outcome::LostToNewer,
-                    "",
-                );
-            }
-            dirty |= record.set_field(index, value, event.clock);
-            if outcome == Some(Outcome::Applied) {
-                provenance.scalar(
-                    Slot::Field,
-                    field.name(),
-                    record.field(index),
-                    rule,
-                    Outcome::Applied,
-                    "",
-                );
-            }
+            let slot = (CompanyField::index(field), field.name());
+            dirty |= record_field(&mut provenance, record, slot, value, rule, event.clock);
         }
         for (name, w) in attributes {
             record_attribute(
@@ -602,49 +513,5 @@ impl Ingestor<'_> {
             }
         }
         Ok(())
-    }
-}
-
-/// Offers a custom attribute value to a record, packing its provenance.
-fn record_attribute(
-    provenance: &mut crate::semantics::provenance::Packer,
-    record: &mut Record,
-    name: &str,
-    w: TypedWrite,
-    clock: crate::semantics::lww::Clock,
-    dirty_attrs: &mut Vec<i64>,
-) {
-    let outcome = outcome_of(record.attributes.get(&w.attr), &w.value, clock);
-    let detail = if w.rule == Rule::Converted {
-        w.from
-    } else {
-        ""
-    };
-    if outcome == Some(Outcome::LostToNewer) {
-        provenance.scalar(
-            Slot::Attribute,
-            name,
-            w.value.as_ref(),
-            w.rule,
-            Outcome::LostToNewer,
-            detail,
-        );
-    }
-    if record.set_attribute(w.attr, w.value, clock) {
-        dirty_attrs.push(w.attr);
-    }
-    if outcome == Some(Outcome::Applied) {
-        let stored = record
-            .attributes
-            .get(&w.attr)
-            .and_then(|l| l.value.as_ref());
-        provenance.scalar(
-            Slot::Attribute,
-            name,
-            stored,
-            w.rule,
-            Outcome::Applied,
-            detail,
-        );
     }
 }

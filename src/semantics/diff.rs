@@ -168,6 +168,13 @@ fn own<T: Serialize>(out: &mut Vec<Change>, kind: &'static str, ty: &str, a: &T,
     compare(out, kind, kind, present(a), present(b));
 }
 
+/// `created_at` and `updated_at` (present with `--with-times`).
+fn times(out: &mut Vec<Change>, a: [&Option<String>; 2], b: [&Option<String>; 2]) {
+    for (i, kind) in ["created_at", "updated_at"].into_iter().enumerate() {
+        own(out, kind, "datetime", a[i], b[i]);
+    }
+}
+
 fn user_changes(a: &UserSnapshot, b: &UserSnapshot) -> Vec<Change> {
     let mut out = Vec::new();
     maps(&mut out, "field", &a.fields, &b.fields, field_typed);
@@ -204,19 +211,10 @@ fn user_changes(a: &UserSnapshot, b: &UserSnapshot) -> Vec<Change> {
         &b.anonymous_ids,
     );
     own(&mut out, "user_id", "string", &a.user_id, &b.user_id);
-    own(
+    times(
         &mut out,
-        "created_at",
-        "datetime",
-        &a.created_at,
-        &b.created_at,
-    );
-    own(
-        &mut out,
-        "updated_at",
-        "datetime",
-        &a.updated_at,
-        &b.updated_at,
+        [&a.created_at, &a.updated_at],
+        [&b.created_at, &b.updated_at],
     );
     out
 }
@@ -232,19 +230,10 @@ fn company_changes(a: &CompanySnapshot, b: &CompanySnapshot) -> Vec<Change> {
         Typed::clone,
     );
     own(&mut out, "members", "list", &a.members, &b.members);
-    own(
+    times(
         &mut out,
-        "created_at",
-        "datetime",
-        &a.created_at,
-        &b.created_at,
-    );
-    own(
-        &mut out,
-        "updated_at",
-        "datetime",
-        &a.updated_at,
-        &b.updated_at,
+        [&a.created_at, &a.updated_at],
+        [&b.created_at, &b.updated_at],
     );
     out
 }

@@ -172,21 +172,15 @@ impl Packer {
         outcome: Outcome,
         detail: &str,
     ) {
-        if !self.enabled {
-            return;
-        }
-        self.head(slot, name, rule, outcome);
-        let at = self.open();
-        let buf = &mut self.buf;
-        let _ = match value {
-            None => buf.write_all(b"null"),
-            Some(Scalar::Text(s)) => serde_json::to_writer(&mut *buf, s).map_err(Into::into),
-            Some(Scalar::Int(n)) => write!(buf, "{n}"),
-            Some(Scalar::Real(x)) => serde_json::to_writer(&mut *buf, x).map_err(Into::into),
-            Some(Scalar::Bool(b)) => write!(buf, "{b}"),
-        };
-        self.close(at);
-        self.text(detail);
+        self.entry(slot, name, rule, outcome, detail, |buf| {
+            let _ = match value {
+                None => buf.write_all(b"null"),
+                Some(Scalar::Text(s)) => serde_json::to_writer(&mut *buf, s).map_err(Into::into),
+                Some(Scalar::Int(n)) => write!(buf, "{n}"),
+                Some(Scalar::Real(x)) => serde_json::to_writer(&mut *buf, x).map_err(Into::into),
+                Some(Scalar::Bool(b)) => write!(buf, "{b}"),
+            };
+        });
     }
 
     /// A write given as JSON text (an ignored value as sent, a merged anonymousId).
@@ -199,12 +193,27 @@ impl Packer {
         outcome: Outcome,
         detail: &str,
     ) {
+        self.entry(slot, name, rule, outcome, detail, |buf| {
+            buf.extend_from_slice(json.as_bytes())
+        });
+    }
+
+    /// One entry: slot, rule, outcome, then name, value and detail, each with its length.
+    fn entry(
+        &mut self,
+        slot: Slot,
+        name: &str,
+        rule: Rule,
+        outcome: Outcome,
+        detail: &str,
+        value: impl FnOnce(&mut Vec<u8>),
+    ) {
         if !self.enabled {
             return;
         }
         self.head(slot, name, rule, outcome);
         let at = self.open();
-        self.buf.extend_from_slice(json.as_bytes());
+        value(&mut self.buf);
         self.close(at);
         self.text(detail);
     }
