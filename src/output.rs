@@ -56,14 +56,57 @@ pub trait Tabular: Serialize {
     fn cells(&self, headers: &[String]) -> Vec<String>;
 }
 
-/// A table with the house style.
-pub fn table(headers: &[&str]) -> Table {
+/// A table with the house style. Every header and cell is made
+/// [`terminal_safe`]: event data fills tables, and must not drive the terminal.
+pub fn table(headers: &[&str]) -> TextTable {
     let mut table = Table::new();
     table
         .load_style(UTF8_FULL_CONDENSED)
         .set_content_arrangement(ContentArrangement::Dynamic)
-        .set_header(headers.to_vec());
-    table
+        .set_header(headers.iter().map(|h| terminal_safe(h)).collect::<Vec<_>>());
+    TextTable(table)
+}
+
+/// A table whose cells are escaped as they are added.
+pub struct TextTable(Table);
+
+impl TextTable {
+    pub fn add_row<S: AsRef<str>>(&mut self, cells: impl IntoIterator<Item = S>) -> &mut Self {
+        self.0.add_row(
+            cells
+                .into_iter()
+                .map(|c| terminal_safe(c.as_ref()))
+                .collect::<Vec<_>>(),
+        );
+        self
+    }
+}
+
+impl std::fmt::Display for TextTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// Text from events made inert for a terminal: control characters (C0 such as ESC, BEL,
+/// CR and newline, DEL, C1 such as the one-byte CSI) and bidirectional overrides are
+/// written as `\u{..}` escapes (a backslash doubled), so nothing sent can retitle,
+/// clear or spoof the terminal. JSON, NDJSON and CSV output keep values exact.
+pub fn terminal_safe(text: &str) -> String {
+    let unsafe_char =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(unsafe_char) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// Prints a list in the chosen format.
@@ -190,10 +233,13 @@ impl ListSink {
             }
             SinkOut::Ndjson(mut out) => out.flush()?,
             SinkOut::Csv(mut csv) => csv.flush()?,
-            SinkOut::Table(rows) => {
+            SinkOut::Table(mut rows) => {
                 let labels = self.labels.as_ref().unwrap_or(&self.headers);
                 let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
                 let mut t = table(&refs);
+                // One line a row: long values are cut to fit the terminal.
+                fit_cells(&refs, &mut rows, terminal_width());
+                t.0.set_content_arrangement(ContentArrangement::Disabled);
                 for row in rows {
                     t.add_row(row);
                 }
@@ -201,6 +247,59 @@ impl ListSink {
             }
         }
         Ok(self.count)
+    }
+}
+
+/// The width tables are fitted to: `COLUMNS` when set, else the terminal's, else 100.
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|w| *w >= 20)
+        .or_else(|| Table::new().width().map(usize::from).filter(|w| *w >= 20))
+        .unwrap_or(100)
+}
+
+/// The narrowest a column is cut to.
+const MIN_COLUMN: usize = 8;
+
+/// Cuts the widest cells (ending them with `…`) until a table of `headers` and `rows`
+/// fits `width` characters, borders included; a column is never cut below its header
+/// or [`MIN_COLUMN`]. Newlines count as escaped (tables print them so).
+fn fit_cells(headers: &[&str], rows: &mut [Vec<String>], width: usize) {
+    let n = headers.len();
+    let len = |s: &str| terminal_safe(s).chars().count();
+    let mut widths: Vec<usize> = headers.iter().map(|h| len(h)).collect();
+    for row in rows.iter() {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(len(cell));
+        }
+    }
+    let floor: Vec<usize> = headers.iter().map(|h| len(h).max(MIN_COLUMN)).collect();
+    // Each column has a space either side and a border after it, plus the first border.
+    let budget = width.saturating_sub(3 * n + 1);
+    while widths.iter().sum::<usize>() > budget {
+        let Some((widest, _)) = widths
+            .iter()
+            .enumerate()
+            .filter(|(i, w)| **w > floor[*i])
+            .max_by_key(|(_, w)| **w)
+        else {
+            break;
+        };
+        widths[widest] -= 1;
+    }
+    for row in rows.iter_mut() {
+        for (cell, w) in row.iter_mut().zip(&widths) {
+            let safe = terminal_safe(cell);
+            if safe.chars().count() > *w {
+                let mut cut: String = safe.chars().take(w.saturating_sub(1)).collect();
+                cut.push('…');
+                *cell = cut;
+            } else {
+                *cell = safe;
+            }
+        }
     }
 }
 
@@ -223,17 +322,54 @@ pub fn print_text(text: impl std::fmt::Display) -> Result<()> {
     Ok(())
 }
 
+/// `n` and its noun, which agree: "1 value", "2 values".
+pub fn counted(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// "was" or "were", as `n` asks.
+pub fn was(n: impl Into<u64>) -> &'static str {
+    if n.into() == 1 { "was" } else { "were" }
+}
+
+/// What became of the events a batch did not reject: "the other event was applied".
+pub fn the_others_applied(n: u64) -> String {
+    match n {
+        0 => "none applied".to_string(),
+        1 => "the other event was applied".to_string(),
+        n => format!("the other {n} were applied"),
+    }
+}
+
 /// A cell for an optional value.
 pub fn cell(value: Option<&str>) -> String {
     value.unwrap_or("").to_string()
 }
 
-/// Text from event data for a terminal line: quoted as JSON when it holds control
-/// characters, so that it cannot act on the terminal.
-pub fn quoted_if_control(text: &str) -> String {
-    if text.chars().any(char::is_control) {
-        serde_json::Value::String(text.to_string()).to_string()
-    } else {
-        text.to_string()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_are_cut_to_fit() {
+        let mut rows = vec![vec!["a".repeat(60), "short".to_string(), "b".repeat(60)]];
+        fit_cells(&["one", "two", "three"], &mut rows, 80);
+        let total: usize = rows[0].iter().map(|c| c.chars().count()).sum();
+        assert!(total <= 80 - 10, "{rows:?}");
+        assert!(rows[0][0].ends_with('…'));
+        assert_eq!(rows[0][1], "short");
+        let mut rows = vec![vec!["fits".to_string()]];
+        fit_cells(&["one"], &mut rows, 80);
+        assert_eq!(rows[0][0], "fits");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(terminal_safe("plain é ✓"), "plain é ✓");
+        assert_eq!(
+            terminal_safe("\u{1b}]0;x\u{7}\r\n\u{9b}\u{202e}"),
+            "\\u{1b}]0;x\\u{7}\\u{d}\\u{a}\\u{9b}\\u{202e}"
+        );
     }
 }

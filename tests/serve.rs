@@ -908,3 +908,105 @@ fn shutdown_keeps_every_acknowledged_event() {
         );
     }
 }
+
+#[test]
+fn events_without_a_time_apply_request_by_request() {
+    let db = Db::new();
+    let server = Server::start(&db.path, &[]);
+    let key = db.key.clone();
+    // Requests back to back often share a millisecond: the later one still wins.
+    for user in 0..6 {
+        for plan in ["free", "pro"] {
+            let identify = json!({"userId": format!("o{user}"), "traits": {"plan": plan}});
+            post(&server, &key, "/v1/identify", &identify).assert_ok();
+        }
+    }
+    let batch = json!({"batch": [
+        {"type": "identify", "userId": "ob", "traits": {"plan": "first"}},
+        {"type": "identify", "userId": "ob", "traits": {"plan": "second"}}
+    ]});
+    post(&server, &key, "/v1/batch", &batch).assert_ok();
+    for user in 0..6 {
+        let profile = db.json(&["users", "show", &format!("o{user}")]);
+        assert_eq!(profile["attributes"]["plan"], "pro", "{profile}");
+    }
+    assert_eq!(
+        db.json(&["users", "show", "ob"])["attributes"]["plan"],
+        "second"
+    );
+    server.stop();
+}
+
+#[test]
+fn trusted_domains_check_scheme_less_page_urls() {
+    let db = Db::new();
+    db.cli(&["domains", "add", "example.com"]);
+    let server = Server::start(&db.path, &[]);
+    for (user, page) in [
+        (
+            "s1",
+            json!({"userId": "s1", "context": {"page": {"url": "//evil.net/x"}}}),
+        ),
+        (
+            "s2",
+            json!({"userId": "s2", "context": {"page": {"url": "evil.net/x"}}}),
+        ),
+        (
+            "s3",
+            json!({"userId": "s3", "properties": {"url": "https://evil.net/x"}}),
+        ),
+    ] {
+        let message = post(&server, &db.key, "/v1/page", &page).assert_error(403, "forbidden");
+        assert!(message.contains("evil.net"), "{user}: {message}");
+    }
+    post(
+        &server,
+        &db.key,
+        "/v1/page",
+        &json!({"userId": "s4", "properties": {"url": "https://shop.example.com/x"}}),
+    )
+    .assert_ok();
+    server.stop();
+}
+
+#[test]
+fn a_batch_answer_counts_in_words_that_agree() {
+    let db = Db::new();
+    let server = Server::start(&db.path, &[]);
+    let batch = json!({"batch": [
+        {"type": "identify", "userId": "w1"},
+        {"type": "identify"}
+    ]});
+    let answer = post(&server, &db.key, "/v1/batch", &batch);
+    let message = answer.assert_error(400, "invalid_request");
+    assert!(
+        message.starts_with("1 of 2 events rejected, the other event was applied"),
+        "{message}"
+    );
+    server.stop();
+}
+
+#[test]
+fn a_batch_envelope_s_integrations_and_sent_at_reach_its_events() {
+    let db = Db::new();
+    let server = Server::start(&db.path, &[]);
+    let batch = json!({
+        "integrations": {"All": false},
+        "sentAt": "2026-10-05T00:00:00Z",
+        "batch": [
+            {"type": "identify", "userId": "e1", "messageId": "e1"},
+            {"type": "identify", "userId": "e2", "messageId": "e2",
+             "integrations": {"User.com": true}, "traits": {"plan": "pro"}}
+        ]
+    });
+    post(&server, &db.key, "/v1/batch", &batch).assert_ok();
+    db.cli_code(&["users", "show", "e1"], 1);
+    let later = json!({"userId": "e2", "messageId": "e3", "timestamp": "2026-10-04T00:00:00Z",
+                       "traits": {"plan": "free"}});
+    post(&server, &db.key, "/v1/identify", &later).assert_ok();
+    assert_eq!(
+        db.json(&["users", "show", "e2"])["attributes"]["plan"],
+        "pro"
+    );
+    server.stop();
+}

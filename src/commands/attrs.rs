@@ -4,8 +4,10 @@ use anyhow::Result;
 use clap::Subcommand;
 
 use crate::Error;
-use crate::output::{Format, ListFormat, Tabular, cell, print_json, print_list};
-use crate::semantics::attributes::{AttrType, Scope};
+use crate::output::{
+    Format, ListFormat, Tabular, cell, counted, print_json, print_list, terminal_safe, was,
+};
+use crate::semantics::attributes::{AttrType, Scope, attribute_name};
 use crate::store::{AttrDef, Store, UnconvertedValue};
 
 #[derive(Debug, Subcommand)]
@@ -95,15 +97,14 @@ pub fn run(cmd: AttrsCommand, store: &Store, json: bool) -> Result<i32> {
             scope,
             event,
         } => {
-            let name = name.trim().to_string();
-            if name.is_empty() {
-                return Err(Error::Usage("an attribute needs a name".into()).into());
-            }
             let scope = scope.unwrap_or(if event.is_some() {
                 Scope::Event
             } else {
                 Scope::User
             });
+            let name = attribute_name(scope, &name)
+                .map_err(Error::Usage)?
+                .to_string();
             let event = match (scope, event) {
                 (Scope::Event, Some(e)) if !e.trim().is_empty() => Some(e),
                 (Scope::Event, _) => {
@@ -133,16 +134,20 @@ pub fn run(cmd: AttrsCommand, store: &Store, json: bool) -> Result<i32> {
                     Some(prev) if prev == ty => eprintln!("{what} is already {ty}."),
                     Some(prev) => {
                         eprintln!(
-                            "Changed {what} from {prev} to {ty}: {} values converted.",
-                            result.converted
+                            "Changed {what} from {prev} to {ty}: {} {} converted.",
+                            counted(result.converted as u64, "value", "values"),
+                            was(result.converted as u64)
                         );
                         if !result.unconverted.is_empty() {
+                            let n = result.unconverted.len() as u64;
                             eprintln!(
-                                "{} values could not be converted and were kept aside:",
-                                result.unconverted.len()
+                                "{} could not be converted and {} kept aside:",
+                                counted(n, "value", "values"),
+                                was(n)
                             );
                             for u in result.unconverted.iter().take(20) {
-                                eprintln!("  {}: {}", u.owner, u.value);
+                                let line = format!("{}: {}", u.owner, u.value);
+                                eprintln!("  {}", terminal_safe(&line));
                             }
                             eprintln!("See them all with `usercom attrs unconverted {name}`.");
                         }

@@ -7,7 +7,9 @@ use serde::Serialize;
 
 use super::users::{TABLE_LIMIT, effective_limit, plain, print_count, usage};
 use crate::Error;
-use crate::output::{Format, ListFormat, ListSink, cell, print_json, print_text, table};
+use crate::output::{
+    Format, ListFormat, ListSink, cell, print_json, print_text, table, terminal_safe,
+};
 use crate::semantics::attributes::{AttrType, Scope};
 use crate::semantics::filter::{Schema, predicate, sort_key};
 use crate::store::{CompanyQuery, CompanyView, Store};
@@ -229,7 +231,7 @@ fn print_company(c: &CompanyView) -> Result<()> {
     out.push_str(&format!(
         "\nMembers ({}): {}",
         c.members.len(),
-        c.members.join(", ")
+        terminal_safe(&c.members.join(", "))
     ));
     print_text(out)
 }

@@ -7,7 +7,7 @@ use anyhow::Result;
 use clap::Args;
 
 use crate::Error;
-use crate::output::{print_json, print_text, quoted_if_control};
+use crate::output::{print_json, print_text, terminal_safe};
 use crate::semantics::provenance::Outcome;
 use crate::store::{EventRef, Explanation, HistoryEntry, Store};
 
@@ -71,17 +71,13 @@ fn show(e: &Explanation, name: Option<&str>, json: bool) -> Result<i32> {
 /// The event behind a write: `<- identify m1 (file line 3, received ...)`.
 fn event_text(e: &EventRef) -> String {
     let place = match e.item {
-        Some(item) => format!(
-            "{} line {} item {item}",
-            quoted_if_control(&e.source),
-            e.line
-        ),
-        None => format!("{} line {}", quoted_if_control(&e.source), e.line),
+        Some(item) => format!("{} line {} item {item}", terminal_safe(&e.source), e.line),
+        None => format!("{} line {}", terminal_safe(&e.source), e.line),
     };
     format!(
         "<- {} {} ({place}, received {})",
         e.kind,
-        quoted_if_control(&e.message_id),
+        terminal_safe(&e.message_id),
         e.received_at
     )
 }
@@ -94,7 +90,7 @@ fn entry_line(h: &HistoryEntry) -> String {
     format!(
         "{}  {}  {}{outcome}  {}",
         h.event.time,
-        h.value,
+        terminal_safe(&h.value.to_string()),
         h.rule_text,
         event_text(&h.event)
     )
@@ -102,13 +98,13 @@ fn entry_line(h: &HistoryEntry) -> String {
 
 fn describe(e: &Explanation) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{} {}", e.kind, quoted_if_control(&e.id));
+    let _ = writeln!(out, "{} {}", e.kind, terminal_safe(&e.id));
     for m in &e.merges {
         let _ = writeln!(
             out,
             "  {}: {} at {}  {}",
             m.rule_text,
-            m.value,
+            terminal_safe(&m.value.to_string()),
             m.event.time,
             event_text(&m.event)
         );
@@ -119,7 +115,12 @@ fn describe(e: &Explanation) -> String {
         } else {
             format!(" ({})", v.ty)
         };
-        let _ = writeln!(out, "\n{} = {}{ty}", quoted_if_control(&v.name), v.value);
+        let _ = writeln!(
+            out,
+            "\n{} = {}{ty}",
+            terminal_safe(&v.name),
+            terminal_safe(&v.value.to_string())
+        );
         if v.history.is_empty() {
             let _ = writeln!(out, "  no recorded writes");
         }

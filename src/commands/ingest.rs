@@ -16,7 +16,7 @@ use crate::error::exit;
 use crate::ingest::{
     DEFAULT_BATCH_SIZE, IgnoredValue, IngestOptions, Ingestor, Input, Observer, Rejection, Summary,
 };
-use crate::output::print_json;
+use crate::output::{print_json, terminal_safe};
 use crate::semantics::api_key::{KeyHolder, refusal};
 use crate::store::{DEFAULT_CACHE_MIB, KeyStatus, Store};
 
@@ -113,6 +113,7 @@ impl CliObserver {
         }
         self.printed += 1;
         if self.printed <= PRINTED_MESSAGES {
+            let message = terminal_safe(&message);
             match &self.progress {
                 Some(bar) => bar.suspend(|| eprintln!("{message}")),
                 None => eprintln!("{message}"),
@@ -237,7 +238,10 @@ pub fn run(args: IngestArgs, store: &Store, json: bool) -> Result<i32> {
     let summary = ingest_inputs(store, &mut inputs, options, &mut observer)?;
     let elapsed = started.elapsed().as_secs_f64();
     for u in &summary.unreadable {
-        eprintln!("usercom: {}: {}", u.source, u.reason);
+        eprintln!(
+            "usercom: {}",
+            terminal_safe(&format!("{}: {}", u.source, u.reason))
+        );
     }
     eprintln!("{}", describe(&summary, elapsed));
     if json {

@@ -132,8 +132,9 @@ fn describe(r: &Report, seconds: f64) -> String {
     }
     if r.connections_cut > 0 {
         text.push_str(&format!(
-            "; {} connections were still open after the grace period and were closed",
-            r.connections_cut
+            "; {} still open after the grace period {} closed",
+            crate::output::counted(r.connections_cut as u64, "connection", "connections"),
+            crate::output::was(r.connections_cut as u64)
         ));
     }
     text

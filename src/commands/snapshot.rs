@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use crate::Error;
-use crate::output::{print_json, print_text, quoted_if_control};
+use crate::output::{print_json, print_text, terminal_safe};
 use crate::semantics::diff::{Change, Diff, Section, diff};
 use crate::semantics::snapshot::Snapshot;
 use crate::store::Store;
@@ -151,7 +151,7 @@ fn describe(d: &Diff, a: &Path, b: &Path) -> String {
 fn section(out: &mut String, one: &str, many: &str, s: &Section) {
     for (side, keys) in [("A", &s.only_in_a), ("B", &s.only_in_b)] {
         if !keys.is_empty() {
-            let list: Vec<String> = keys.iter().map(|k| quoted_if_control(k)).collect();
+            let list: Vec<String> = keys.iter().map(|k| terminal_safe(k)).collect();
             let _ = writeln!(
                 out,
                 "{many} only in {side} ({}): {}",
@@ -161,7 +161,7 @@ fn section(out: &mut String, one: &str, many: &str, s: &Section) {
         }
     }
     for changed in &s.changed {
-        let _ = writeln!(out, "{one} {}:", quoted_if_control(&changed.key));
+        let _ = writeln!(out, "{one} {}:", terminal_safe(&changed.key));
         for change in &changed.changes {
             let _ = writeln!(out, "  {}", change_line(change));
         }
@@ -170,11 +170,11 @@ fn section(out: &mut String, one: &str, many: &str, s: &Section) {
 
 fn change_line(c: &Change) -> String {
     let side = |t: &Option<crate::semantics::snapshot::Typed>| match t {
-        Some(t) => format!("{} ({})", t.value, t.ty),
+        Some(t) => format!("{} ({})", terminal_safe(&t.value.to_string()), t.ty),
         None => "(none)".to_string(),
     };
     let what = match c.kind {
-        "field" | "attribute" | "events" => format!("{} {}", c.kind, quoted_if_control(&c.name)),
+        "field" | "attribute" | "events" => format!("{} {}", c.kind, terminal_safe(&c.name)),
         _ => c.name.clone(),
     };
     format!("{what}: {} -> {}", side(&c.a), side(&c.b))

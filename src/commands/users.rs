@@ -101,8 +101,9 @@ pub struct ListArgs {
     #[arg(long, conflicts_with_all = ["sort", "limit", "all", "columns"])]
     pub count: bool,
     /// The table's or CSV's columns, comma-separated: profile fields, custom attributes,
-    /// name (first and last), companies, attributes (all custom attributes in one cell)
-    /// [JSON always has every field].
+    /// name (first and last), companies, attributes (all custom attributes in one cell),
+    /// attribute_count [default in a table: user_id, email, name, last_seen, page_views,
+    /// companies, attribute_count; JSON always has every field].
     #[arg(long, value_name = "COLUMNS", value_delimiter = ',')]
     pub columns: Vec<String>,
     #[command(flatten)]
@@ -118,20 +119,16 @@ struct UserDetail<'a> {
     recent_pages: Vec<PageRow>,
 }
 
-/// The columns of the `users list` table (JSON and CSV have every field).
-const TABLE_COLUMNS: [&str; 12] = [
+/// The columns of the `users list` table unless `--columns` says otherwise (JSON and
+/// CSV have every field): few enough to read in a 100-column terminal.
+const TABLE_COLUMNS: [&str; 7] = [
     "user_id",
     "email",
     "name",
-    "country",
-    "city",
-    "language",
-    "browser_family",
-    "device_type",
-    "page_views",
     "last_seen",
+    "page_views",
     "companies",
-    "attributes",
+    "attribute_count",
 ];
 
 /// CSV columns: every profile field, then one column per custom attribute
@@ -169,6 +166,7 @@ fn columns(wanted: &[String], attributes: &[(String, i64, AttrType)]) -> Result<
             "name",
             "companies",
             "attributes",
+            "attribute_count",
         ])
         .collect();
     let is_attribute = |name: &str| attributes.iter().any(|(a, _, _)| a == name);
@@ -185,9 +183,9 @@ fn columns(wanted: &[String], attributes: &[(String, i64, AttrType)]) -> Result<
             } else {
                 Err(Error::Usage(format!(
                     "--columns: unknown column {column:?}: use profile fields ({}), custom \
-                     attributes (see `usercom attrs list --scope user`), name, companies or \
-                     attributes",
-                    known[..known.len() - 3].join(", ")
+                     attributes (see `usercom attrs list --scope user`), name, companies, \
+                     attributes or attribute_count",
+                    known[..known.len() - 4].join(", ")
                 ))
                 .into())
             }
@@ -211,6 +209,7 @@ impl UserView {
                 .map(|(k, v)| format!("{k}={}", plain(v)))
                 .collect::<Vec<_>>()
                 .join(" "),
+            "attribute_count" => self.attributes.len().to_string(),
             "name" => [self.first_name.as_deref(), self.last_name.as_deref()]
                 .into_iter()
                 .flatten()
@@ -422,7 +421,10 @@ fn list(store: &Store, args: &ListArgs, json: bool) -> Result<()> {
     let anonymous_in_brackets = format == Format::Table && headers[0] == "user_id";
     let labels = headers
         .iter()
-        .map(|h| h.strip_prefix("attributes.").unwrap_or(h).to_string())
+        .map(|h| match h.as_str() {
+            "attribute_count" => "attributes".to_string(),
+            h => h.strip_prefix("attributes.").unwrap_or(h).to_string(),
+        })
         .collect();
     let mut sink = ListSink::new(format, headers)?;
     sink.table_labels(labels);

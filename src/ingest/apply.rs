@@ -7,11 +7,12 @@ use serde_json::{Map, Value};
 
 use super::{Cached, Ingestor, Location};
 use crate::ingest::IgnoredValue;
-use crate::semantics::attributes::{AttrType, Scalar, Scope, convert};
+use crate::semantics::attributes::{AttrType, Scalar, Scope, attribute_name, convert};
 use crate::semantics::company::{CompanyField, CompanyProfile, company_trait_changes};
 use crate::semantics::context::{context_fields, user_agent};
 use crate::semantics::domains::{host_of_url, is_trusted};
 use crate::semantics::event::{Event, Kind};
+use crate::semantics::identity::{self, Holder, Known, Resolution};
 use crate::semantics::packed::unpack_user;
 use crate::semantics::profile::{Ignored, Record, UserField, UserProfile, user_trait_changes};
 use crate::semantics::provenance::{Outcome, Rule, Slot};
@@ -35,6 +36,7 @@ impl Ingestor<'_> {
     }
 
     pub(super) fn apply(&mut self, loc: Location<'_>, event: &Event) -> Result<()> {
+        self.report_ignored(loc, &event.ignored);
         let user = self.resolve_user(event)?;
         self.apply_user_changes(loc, user, event)?;
         self.flush_provenance(user_owner(user), loc, event)?;
@@ -49,55 +51,62 @@ impl Ingestor<'_> {
 
     // ---- identity ----
 
-    /// The profile an event belongs to: by userId, falling back to anonymousId; created
-    /// when unknown. An anonymous profile whose anonymousId arrives with a userId
-    /// becomes that user (or is merged into the user's existing profile).
+    /// The profile an event belongs to, as [`identity::resolve`] decides from what the
+    /// store knows of its ids; carried out here (profiles created, claimed, merged,
+    /// anonymousIds linked).
     fn resolve_user(&mut self, event: &Event) -> Result<i64> {
+        let user_id = event.user_id.as_deref();
         let anon = event.anonymous_id.as_deref();
-        let Some(user_id) = event.user_id.as_deref() else {
-            let anon = anon.expect("decode requires userId or anonymousId");
-            return match self.find_anonymous(anon)? {
-                Some(id) => Ok(id),
-                None => {
-                    let id = self.create_user(None, event)?;
-                    self.link_anonymous(anon, id)?;
-                    Ok(id)
-                }
-            };
+        let user = match user_id {
+            Some(user_id) => self.find_user_id(user_id)?,
+            None => None,
         };
-        if let Some(id) = self.find_user_id(user_id)? {
-            if let Some(anon) = anon {
-                match self.find_anonymous(anon)? {
-                    Some(other) if other != id && self.user(other)?.profile.user_id.is_none() => {
-                        self.merge_users(other, id)?;
-                        self.record_profile(Rule::Merged, anon);
-                    }
-                    Some(_) => {}
-                    None => self.link_anonymous(anon, id)?,
+        let anonymous = match anon {
+            Some(anon) => match self.find_anonymous(anon)? {
+                // Whether its profile is identified only matters to an identified call,
+                // and the user's own profile is.
+                Some(profile) => Some(Holder {
+                    profile,
+                    identified: user_id.is_some()
+                        && (user == Some(profile) || self.user(profile)?.profile.user_id.is_some()),
+                }),
+                None => None,
+            },
+            None => None,
+        };
+        let known = Known { user, anonymous };
+        let resolution = identity::resolve(user_id.is_some(), anon.is_some(), known);
+        let profile = match resolution {
+            Resolution::Existing { profile, .. } => profile,
+            Resolution::Merge { anonymous, into } => {
+                self.merge_users(anonymous, into)?;
+                if let Some(anon) = anon {
+                    self.record_profile(Rule::Merged, anon);
                 }
+                into
             }
-            return Ok(id);
-        }
-        if let Some(anon) = anon {
-            if let Some(other) = self.find_anonymous(anon)? {
-                let cached = self.user(other)?;
-                if cached.profile.user_id.is_none() {
-                    cached.profile.user_id = Some(user_id.to_string());
-                    cached.dirty = true;
-                    cached.keys_dirty = true;
-                    self.user_ids.insert(user_id.to_string(), other);
+            Resolution::Claim { anonymous } => {
+                let user_id = user_id.expect("a claim is made by a userId");
+                let cached = self.user(anonymous)?;
+                cached.profile.user_id = Some(user_id.to_string());
+                cached.dirty = true;
+                cached.keys_dirty = true;
+                self.user_ids.insert(user_id.to_string(), anonymous);
+                if let Some(anon) = anon {
                     self.record_profile(Rule::Claimed, anon);
-                    return Ok(other);
                 }
+                anonymous
             }
+            Resolution::Create { .. } => self.create_user(user_id, event)?,
+        };
+        if let (
+            Resolution::Existing { link: true, .. } | Resolution::Create { link: true },
+            Some(anon),
+        ) = (resolution, anon)
+        {
+            self.link_anonymous(anon, profile)?;
         }
-        let id = self.create_user(Some(user_id), event)?;
-        if let Some(anon) = anon {
-            if self.find_anonymous(anon)?.is_none() {
-                self.link_anonymous(anon, id)?;
-            }
-        }
-        Ok(id)
+        Ok(profile)
     }
 
     fn find_user_id(&mut self, user_id: &str) -> Result<Option<i64>> {
@@ -190,13 +199,14 @@ impl Ingestor<'_> {
                 .into_iter()
                 .map(|(f, v)| (f, Some(Scalar::Text(v))))
                 .collect();
+        if let Some(url) = event.page_url() {
+            fields.push((UserField::CurrentUrl, Some(Scalar::Text(url.to_string()))));
+        }
         let from_context = fields.len();
-        // The profile shows an anonymousId only if that id leads to this profile (it may
-        // belong to another identified user).
-        if let Some(anon) = &event.anonymous_id {
-            if self.find_anonymous(anon)? == Some(user) {
-                fields.push((UserField::AnonymousId, Some(Scalar::Text(anon.clone()))));
-            }
+        if let Some(anon) = &event.anonymous_id
+            && identity::shows_anonymous_id(self.find_anonymous(anon)?, user)
+        {
+            fields.push((UserField::AnonymousId, Some(Scalar::Text(anon.clone()))));
         }
         let from_identity = fields.len();
         let changes = user_trait_changes(&event.user_traits);
@@ -229,10 +239,10 @@ impl Ingestor<'_> {
                 Rule::ContextField
             } else if i < from_identity {
                 Rule::AnonymousId
-            } else if value.is_none() {
-                Rule::ClearedByNull
             } else if name_split && matches!(field, UserField::FirstName | UserField::LastName) {
                 Rule::NameSplit
+            } else if value.is_none() {
+                Rule::ClearedByNull
             } else {
                 Rule::MappedTrait
             };
@@ -273,6 +283,18 @@ impl Ingestor<'_> {
         value: &Value,
         auto_type: AttrType,
     ) -> Result<Option<TypedWrite>> {
+        let name = match attribute_name(scope, name) {
+            Ok(name) => name,
+            Err(reason) => {
+                let ignored = Ignored {
+                    attribute: name.to_string(),
+                    value: value.to_string(),
+                    reason,
+                };
+                self.report_ignored(loc, &[ignored]);
+                return Ok(None);
+            }
+        };
         let ((id, ty), created) = self
             .registry
             .get_or_create_new(self.store, scope, event, name, auto_type)?;
@@ -371,9 +393,10 @@ impl Ingestor<'_> {
             if let Some(w) =
                 self.typed_value(loc, Scope::Event, name, key, value, AttrType::String)?
             {
+                let key = key.trim();
                 let ty = self.registry_type(name, key);
                 properties.insert(
-                    key.clone(),
+                    key.to_string(),
                     w.value.map(|s| s.to_json(ty)).unwrap_or(Value::Null),
                 );
             }

@@ -9,16 +9,20 @@ mod provenance;
 mod registry;
 mod source;
 mod summary;
+#[cfg(test)]
+mod tests;
 
 use foldhash::HashMap;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::semantics::context::UaCache;
+use crate::semantics::delivery::Envelope;
+use crate::semantics::device::UaCache;
 use crate::semantics::domains::normalize_domain;
 use crate::semantics::event::{Decoded, WireEvent, decode};
+use crate::semantics::lww::Clock;
 use crate::semantics::packed::{SharedStrings, pack_user, unpack_user};
 use crate::semantics::provenance::Packer;
 use crate::semantics::{company::CompanyProfile, profile::UserProfile};
@@ -200,6 +204,10 @@ pub struct Ingestor<'a> {
     next_user_ref: i64,
     pending: usize,
     data_version: i64,
+    /// Where this run's arrival sequence starts: see [`Ingestor::next_arrival`].
+    arrival_base: i64,
+    /// Arrival-stamped events so far.
+    arrivals: i64,
 }
 
 impl<'a> Ingestor<'a> {
@@ -237,6 +245,8 @@ impl<'a> Ingestor<'a> {
             next_user_ref: 0,
             pending: 0,
             data_version: i64::MIN,
+            arrival_base: Utc::now().timestamp_nanos_opt().unwrap_or(0),
+            arrivals: 0,
         })
     }
 
@@ -434,13 +444,13 @@ impl<'a> Ingestor<'a> {
                         raw.as_bytes(),
                     );
                 };
-                let shared_context = object.remove("context");
+                let envelope = Envelope::take_from(&mut object);
                 for (index, item) in items.into_iter().enumerate() {
                     let loc = Location {
                         item: Some(index),
                         ..loc
                     };
-                    self.ingest_value(loc, with_batch_context(item, shared_context.as_ref()))?;
+                    self.ingest_value(loc, envelope.apply(item))?;
                 }
                 Ok(())
             }
@@ -469,9 +479,14 @@ impl<'a> Ingestor<'a> {
 
     fn ingest_wire(&mut self, loc: Location<'_>, wire: WireEvent, raw: &[u8]) -> Result<Outcome> {
         let event = match decode(wire, raw, self.options.now) {
-            Ok(Decoded::Event(event)) => event,
+            Ok(Decoded::Event(mut event)) => {
+                if event.arrival_stamped {
+                    event.clock = Clock::arrival(event.time, self.next_arrival());
+                }
+                event
+            }
             Ok(Decoded::Skipped(reason)) => {
-                self.summary.skipped += 1;
+                self.summary.add_skipped(&reason);
                 return Ok(Outcome::Skipped(reason));
             }
             Err(reason) => {
@@ -512,6 +527,17 @@ impl<'a> Ingestor<'a> {
             self.evict();
         }
         Ok(Outcome::Applied)
+    }
+
+    /// The arrival sequence of the next event stamped with its arrival time (or
+    /// `receivedAt`): among equal stamps the later arrival wins, in this run (input
+    /// after input, line after line, item after item; request after request on a
+    /// server) and against earlier runs, whose sequences are all lower: each run's
+    /// starts at its start time in nanoseconds, and no run takes events faster than
+    /// one a nanosecond.
+    fn next_arrival(&mut self) -> i64 {
+        self.arrivals += 1;
+        self.arrival_base.saturating_add(self.arrivals)
     }
 
     /// Writes what is cached and commits the open transaction, if any.
@@ -677,19 +703,6 @@ fn json_error(e: &serde_json::Error) -> String {
     } else {
         format!("invalid JSON: {e}")
     }
-}
-
-/// A batch's top-level `context` applies to each item (the item's own keys win).
-fn with_batch_context(item: Value, shared: Option<&Value>) -> Value {
-    let (Value::Object(mut object), Some(Value::Object(shared))) = (item.clone(), shared) else {
-        return item;
-    };
-    let mut context: Map<String, Value> = shared.clone();
-    if let Some(Value::Object(own)) = object.remove("context") {
-        context.extend(own);
-    }
-    object.insert("context".to_string(), Value::Object(context));
-    Value::Object(object)
 }
 
 /// A first line that opens a JSON document spread over several lines.

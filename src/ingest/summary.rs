@@ -52,8 +52,11 @@ pub struct Summary {
     pub received: u64,
     pub applied: u64,
     pub rejected: u64,
-    /// Call types this destination does not take (alias, screen).
+    /// Events this destination does not take: call types it has no use for (alias,
+    /// screen), events whose `integrations` do not deliver them here.
     pub skipped: u64,
+    /// Skipped events by reason.
+    pub skipped_reasons: std::collections::BTreeMap<String, u64>,
     /// Events whose messageId was applied before.
     pub duplicates: u64,
     /// Values that could not be converted to their attribute's type.
@@ -82,6 +85,16 @@ impl Summary {
             self.rejections.push(rejection);
         } else {
             self.rejections_truncated = true;
+        }
+    }
+
+    pub(crate) fn add_skipped(&mut self, reason: &str) {
+        self.skipped += 1;
+        match self.skipped_reasons.get_mut(reason) {
+            Some(count) => *count += 1,
+            None => {
+                self.skipped_reasons.insert(reason.to_string(), 1);
+            }
         }
     }
 

@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use serde_json::Value;
 
-use super::time::{format_timestamp, from_unix_seconds, parse_timestamp};
+use super::time::{format_timestamp, from_unix_seconds, parse_timestamp, parse_written_date};
 
 /// The type of a custom attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
@@ -153,6 +153,32 @@ impl fmt::Display for Unconvertible {
     }
 }
 
+/// A custom attribute's name as ingest and `attrs define` both take it: trimmed, not
+/// empty, and not the name of a standard field whose trait never becomes a custom
+/// attribute (a user's `email`, a company's `employees`...). The error says why.
+pub fn attribute_name(scope: Scope, raw: &str) -> Result<&str, String> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err("an attribute needs a name (this one is empty)".to_string());
+    }
+    let standard = match scope {
+        // A user's `name` is kept as an attribute when first and last names come too.
+        Scope::User => {
+            (super::profile::USER_STANDARD_TRAITS.contains(&name) && name != "name")
+                || super::identity::IDENTITY_TRAITS.contains(&name)
+        }
+        Scope::Company => super::company::COMPANY_STANDARD_TRAITS.contains(&name),
+        Scope::Event => false,
+    };
+    if standard {
+        return Err(format!(
+            "{name} is a standard {scope} field (or identity), not a custom attribute: its \
+             trait sets the field and never becomes a custom attribute"
+        ));
+    }
+    Ok(name)
+}
+
 /// Converts a sent value to an attribute type. `Ok(None)` is an explicit null (clear).
 pub fn convert(value: &Value, ty: AttrType) -> Result<Option<Scalar>, Unconvertible> {
     if value.is_null() {
@@ -165,7 +191,7 @@ pub fn convert(value: &Value, ty: AttrType) -> Result<Option<Scalar>, Unconverti
         })),
         AttrType::Number => to_number(value),
         AttrType::Boolean => to_boolean(value).map(Scalar::Bool),
-        AttrType::Date => to_time(value).map(|t| Scalar::Text(t.format("%Y-%m-%d").to_string())),
+        AttrType::Date => to_date(value).map(|d| Scalar::Text(d.format("%Y-%m-%d").to_string())),
         AttrType::Datetime => to_time(value).map(|t| Scalar::Text(format_timestamp(t))),
     };
     converted.map(Some).ok_or_else(|| Unconvertible {
@@ -176,23 +202,38 @@ pub fn convert(value: &Value, ty: AttrType) -> Result<Option<Scalar>, Unconverti
 
 fn to_number(value: &Value) -> Option<Scalar> {
     match value {
-        Value::Number(n) => n
-            .as_i64()
-            .map(Scalar::Int)
-            .or_else(|| n.as_f64().map(Scalar::Real)),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Some(Scalar::Int(i)),
+            None => exact_real(&n.to_string(), n.as_f64()?),
+        },
         Value::String(s) => {
             let s = s.trim();
             if let Ok(n) = s.parse::<i64>() {
                 Some(Scalar::Int(n))
             } else {
-                s.parse::<f64>()
-                    .ok()
-                    .filter(|x| x.is_finite())
-                    .map(Scalar::Real)
+                let x = s.parse::<f64>().ok().filter(|x| x.is_finite())?;
+                exact_real(s, x)
             }
         }
         _ => None,
     }
+}
+
+/// `x` read from `text`, unless reading it lost digits: the shortest decimal text of
+/// `x` must have the significant digits `text` has (leading and trailing zeros and
+/// exponent notation aside).
+fn exact_real(text: &str, x: f64) -> Option<Scalar> {
+    (significant_digits(text) == significant_digits(&format!("{x:e}"))).then_some(Scalar::Real(x))
+}
+
+/// The digits of a number's mantissa without leading or trailing zeros.
+fn significant_digits(text: &str) -> String {
+    let mantissa = text.split(['e', 'E']).next().unwrap_or("");
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    digits
+        .trim_start_matches('0')
+        .trim_end_matches('0')
+        .to_string()
 }
 
 fn to_boolean(value: &Value) -> Option<bool> {
@@ -209,6 +250,16 @@ fn to_boolean(value: &Value) -> Option<bool> {
             _ => None,
         },
         _ => None,
+    }
+}
+
+/// The calendar date as written (an offset does not move it to another day).
+fn to_date(value: &Value) -> Option<chrono::NaiveDate> {
+    match value {
+        Value::String(s) => {
+            parse_written_date(s).or_else(|| to_time(value).map(|t| t.date_naive()))
+        }
+        _ => to_time(value).map(|t| t.date_naive()),
     }
 }
 
@@ -276,10 +327,6 @@ mod tests {
     #[test]
     fn dates_from_iso_or_unix_seconds() {
         assert_eq!(ok(json!("2026-01-15"), AttrType::Date), json!("2026-01-15"));
-        assert_eq!(
-            ok(json!("2026-01-15T23:30:00-02:00"), AttrType::Date),
-            json!("2026-01-16")
-        );
         assert_eq!(ok(json!(0), AttrType::Date), json!("1970-01-01"));
         assert_eq!(
             ok(json!("2026-01-15T10:00:00+01:00"), AttrType::Datetime),
@@ -295,6 +342,52 @@ mod tests {
         );
         assert!(convert(&json!("soon"), AttrType::Date).is_err());
         assert!(convert(&json!(true), AttrType::Datetime).is_err());
+    }
+
+    #[test]
+    fn a_date_keeps_the_calendar_date_as_written() {
+        assert_eq!(
+            ok(json!("1990-05-01T00:00:00+02:00"), AttrType::Date),
+            json!("1990-05-01")
+        );
+        assert_eq!(
+            ok(json!("2026-01-15T23:30:00-02:00"), AttrType::Date),
+            json!("2026-01-15")
+        );
+        assert_eq!(ok(json!("1990-5-1"), AttrType::Date), json!("1990-05-01"));
+        assert_eq!(ok(json!("19900501"), AttrType::Date), json!("1990-05-01"));
+        // A datetime is still the instant, in UTC.
+        assert_eq!(
+            ok(json!("1990-05-01T00:00:00+02:00"), AttrType::Datetime),
+            json!("1990-04-30T22:00:00.000Z")
+        );
+    }
+
+    #[test]
+    fn a_number_that_would_lose_digits_is_not_converted() {
+        assert!(convert(&json!("12345678901234567890"), AttrType::Number).is_err());
+        assert!(convert(&json!(12345678901234567890u64), AttrType::Number).is_err());
+        assert!(convert(&json!("0.1234567890123456789"), AttrType::Number).is_err());
+        assert_eq!(ok(json!("1.50"), AttrType::Number), json!(1.5));
+        assert_eq!(ok(json!("00120"), AttrType::Number), json!(120));
+        assert_eq!(ok(json!("1.2e3"), AttrType::Number), json!(1200.0));
+        assert_eq!(
+            ok(json!("9007199254740993"), AttrType::Number),
+            json!(9007199254740993i64)
+        );
+        assert_eq!(ok(json!("-0.000120"), AttrType::Number), json!(-0.00012));
+        assert_eq!(ok(json!("1e21"), AttrType::Number), json!(1e21));
+    }
+
+    #[test]
+    fn attribute_names_are_trimmed_and_standard_ones_refused() {
+        assert_eq!(attribute_name(Scope::User, "  plan "), Ok("plan"));
+        assert!(attribute_name(Scope::User, "  ").is_err());
+        assert!(attribute_name(Scope::User, "email").is_err());
+        assert!(attribute_name(Scope::User, "anonymousId").is_err());
+        assert_eq!(attribute_name(Scope::User, "name"), Ok("name"));
+        assert!(attribute_name(Scope::Company, "name").is_err());
+        assert_eq!(attribute_name(Scope::Event, "email"), Ok("email"));
     }
 
     #[test]

@@ -60,7 +60,8 @@ pub struct CompanyProfile {
     pub record: Record,
 }
 
-const COMPANY_STANDARD_TRAITS: &[&str] = &[
+/// Keys group consumes for standard fields; every other trait is a company attribute.
+pub const COMPANY_STANDARD_TRAITS: &[&str] = &[
     "name",
     "email",
     "phone",
@@ -108,9 +109,16 @@ pub fn company_trait_changes(traits: &Map<String, Value>) -> TraitChanges<Compan
         CompanyField::Region,
         CompanyField::City,
     ];
+    // A one-line (or null) address replaces a structured one whole: the parts it left
+    // are cleared unless this event sends them, so they never disagree.
+    let one_line = traits
+        .get("address")
+        .is_some_and(|a| a.is_string() || a.is_null());
     for ((name, value), field) in location(traits).into_iter().zip(location_fields) {
-        if let Some(v) = value {
-            out.text(field, name, v);
+        match value {
+            Some(v) => out.text(field, name, v),
+            None if one_line => out.fields.push((field, None)),
+            None => {}
         }
     }
     for (key, value) in traits {
@@ -197,6 +205,32 @@ mod tests {
             Some(Some(Scalar::Text("USA".into())))
         );
         assert_eq!(c.custom, vec![("industry".to_string(), json!("Software"))]);
+    }
+
+    #[test]
+    fn a_one_line_address_clears_the_parts_an_older_one_left() {
+        let c = changes(json!({"address": "Unter den Linden 1, Berlin"}));
+        assert_eq!(
+            field(&c, CompanyField::Address),
+            Some(Some(Scalar::Text("Unter den Linden 1, Berlin".into())))
+        );
+        for part in [
+            CompanyField::Country,
+            CompanyField::Region,
+            CompanyField::City,
+        ] {
+            assert_eq!(field(&c, part), Some(None), "{part:?}");
+        }
+        // Parts sent alongside are kept.
+        let c = changes(json!({"address": "Unter den Linden 1", "city": "Berlin"}));
+        assert_eq!(
+            field(&c, CompanyField::City),
+            Some(Some(Scalar::Text("Berlin".into())))
+        );
+        assert_eq!(field(&c, CompanyField::Country), Some(None));
+        let c = changes(json!({"address": null}));
+        assert_eq!(field(&c, CompanyField::Address), Some(None));
+        assert_eq!(field(&c, CompanyField::City), Some(None));
     }
 
     #[test]

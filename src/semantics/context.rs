@@ -1,12 +1,11 @@
 //! Profile fields taken from an event's `context`, on every call type.
 
-use std::sync::Arc;
-
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::event::Loose;
+use super::device::{UaInfo, device_class};
 use super::profile::UserField;
+use super::wire::{Broken, Lenient, Loose};
 
 /// The parts of an event's `context` this destination reads, decoded directly (the
 /// rest, such as `library` or `campaign`, is skipped). A part of an unexpected shape
@@ -24,102 +23,6 @@ pub struct Context {
     pub page: Lenient<PageContext>,
     pub traits: Lenient<Map<String, Value>>,
     pub personas: Lenient<Personas>,
-}
-
-/// A context part: its value when it has the expected shape, else nothing.
-#[derive(Debug, Clone)]
-pub struct Lenient<T>(pub Option<T>);
-
-impl<T> Default for Lenient<T> {
-    fn default() -> Self {
-        Lenient(None)
-    }
-}
-
-impl<'de, T: Deserialize<'de>> Deserialize<'de> for Lenient<T> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(LenientVisitor(std::marker::PhantomData))
-    }
-}
-
-/// Decodes the expected shape in one pass (no buffering), and skips any other.
-struct LenientVisitor<T>(std::marker::PhantomData<T>);
-
-impl<'de, T: Deserialize<'de>> LenientVisitor<T> {
-    fn scalar<V, E>(value: V) -> Result<Lenient<T>, E>
-    where
-        V: serde::de::IntoDeserializer<'de, serde::de::value::Error>,
-    {
-        Ok(Lenient(T::deserialize(value.into_deserializer()).ok()))
-    }
-}
-
-impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for LenientVisitor<T> {
-    type Value = Lenient<T>;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        // Every part type takes any map (its fields are lenient themselves), or buffers
-        // it whole before failing (scalars): the map is consumed either way.
-        let decoded = T::deserialize(serde::de::value::MapAccessDeserializer::new(map));
-        Ok(Lenient(decoded.ok()))
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-        Ok(Lenient(None))
-    }
-
-    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Self::scalar(v.to_string())
-    }
-
-    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
-        Self::scalar(v)
-    }
-
-    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Self::scalar(v)
-    }
-
-    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Self::scalar(v)
-    }
-
-    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Self::scalar(v)
-    }
-
-    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Self::scalar(v)
-    }
-
-    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Lenient(None))
-    }
-
-    fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Lenient(None))
-    }
-}
-
-impl<T> Lenient<T> {
-    pub fn get(&self) -> Option<&T> {
-        self.0.as_ref()
-    }
-}
-
-impl Lenient<Loose> {
-    /// The value as text (numbers and booleans written out).
-    pub fn text(&self) -> Option<String> {
-        self.0
-            .as_ref()
-            .map(Loose::to_text)
-            .filter(|s| !s.trim().is_empty())
-    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -161,75 +64,29 @@ pub struct Personas {
     pub computation_key: Lenient<Loose>,
 }
 
-/// What a user-agent string tells.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct UaInfo {
-    pub browser_family: Option<String>,
-    pub browser_version: Option<String>,
-    pub os: Option<String>,
-    pub device_type: Option<String>,
-    pub device_name: Option<String>,
-}
-
-/// Parses a user agent with woothee's built-in rules.
-pub fn parse_user_agent(ua: &str) -> UaInfo {
-    let Some(parsed) = woothee::parser::Parser::new().parse(ua) else {
-        return UaInfo::default();
-    };
-    let known =
-        |s: &str| (!s.is_empty() && s != woothee::woothee::VALUE_UNKNOWN).then(|| s.to_string());
-    let os_name = match parsed.os {
-        "iPhone" | "iPad" | "iPod" => "iOS",
-        other => other,
-    };
-    // Windows names carry their version ("Windows 10"; os_version is "NT 10.0").
-    let os = known(os_name).map(|os| match known(&parsed.os_version) {
-        Some(version) if !os.starts_with("Windows") && !os.contains(&version) => {
-            format!("{os} {version}")
-        }
-        _ => os,
-    });
-    let device_type = match parsed.category {
-        "pc" => Some("desktop".to_string()),
-        "smartphone" | "mobilephone" => Some("mobile".to_string()),
-        other => known(other),
-    };
-    let device_name = match parsed.os {
-        "iPhone" | "iPad" | "iPod" => Some(parsed.os.to_string()),
-        _ => None,
-    };
-    UaInfo {
-        browser_family: known(parsed.name),
-        browser_version: known(parsed.version),
-        os,
-        device_type,
-        device_name,
+impl Context {
+    /// The parts skipped because they failed to decode half-way, with why.
+    pub fn broken_parts(&self) -> Vec<(&'static str, &Broken)> {
+        [
+            ("context.ip", self.ip.1.as_ref()),
+            ("context.locale", self.locale.1.as_ref()),
+            ("context.userAgent", self.user_agent.1.as_ref()),
+            ("context.timezone", self.timezone.1.as_ref()),
+            ("context.os", self.os.1.as_ref()),
+            ("context.device", self.device.1.as_ref()),
+            ("context.screen", self.screen.1.as_ref()),
+            ("context.page", self.page.1.as_ref()),
+            ("context.traits", self.traits.1.as_ref()),
+            ("context.personas", self.personas.1.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(name, broken)| Some((name, broken?)))
+        .collect()
     }
 }
 
-/// One parse per distinct user-agent string, bounded in size.
-#[derive(Default)]
-pub struct UaCache {
-    parsed: foldhash::HashMap<String, Arc<UaInfo>>,
-}
-
-impl UaCache {
-    const CAPACITY: usize = 10_000;
-
-    pub fn get(&mut self, ua: &str) -> Arc<UaInfo> {
-        if let Some(info) = self.parsed.get(ua) {
-            return info.clone();
-        }
-        if self.parsed.len() >= Self::CAPACITY {
-            self.parsed.clear();
-        }
-        let info = Arc::new(parse_user_agent(ua));
-        self.parsed.insert(ua.to_string(), info.clone());
-        info
-    }
-}
-
-/// The profile fields an event's context sets (only those present).
+/// The profile fields an event's context sets (only those present); `current_url` is
+/// the event's (`Event::page_url`).
 pub fn context_fields(context: &Context, ua: Option<&UaInfo>) -> Vec<(UserField, String)> {
     let mut out = Vec::with_capacity(11);
     let mut put = |field, value: Option<String>| {
@@ -257,17 +114,21 @@ pub fn context_fields(context: &Context, ua: Option<&UaInfo>) -> Vec<(UserField,
         UserField::Os,
         os_from_context.or_else(|| ua.and_then(|u| u.os.clone())),
     );
+    // The model (`Pixel 8`) over the name, which is often a codename (`shiba`).
     put(
         UserField::DeviceName,
         device
-            .and_then(|d| d.name.text().or_else(|| d.model.text()))
+            .and_then(|d| d.model.text().or_else(|| d.name.text()))
             .or_else(|| ua.and_then(|u| u.device_name.clone())),
     );
+    // The user agent's class where there is one, else the device's type as a class.
     put(
         UserField::DeviceType,
-        device
-            .and_then(|d| d.kind.text())
-            .or_else(|| ua.and_then(|u| u.device_type.clone())),
+        ua.and_then(|u| u.device_type.clone()).or_else(|| {
+            let device = device?;
+            let model = device.model.text().or_else(|| device.name.text());
+            Some(device_class(&device.kind.text()?, model.as_deref()).to_string())
+        }),
     );
     put(UserField::Language, context.locale.text());
     put(UserField::Resolution, resolution);
@@ -281,10 +142,6 @@ pub fn context_fields(context: &Context, ua: Option<&UaInfo>) -> Vec<(UserField,
         ua.and_then(|u| u.browser_version.clone()),
     );
     put(UserField::Timezone, context.timezone.text());
-    put(
-        UserField::CurrentUrl,
-        context.page.get().and_then(|p| p.url.text()),
-    );
     out
 }
 
@@ -299,6 +156,7 @@ pub fn user_agent(context: &Context) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::semantics::device::parse_user_agent;
     use serde_json::json;
     use std::collections::HashMap;
 
@@ -312,25 +170,47 @@ mod tests {
     }
 
     #[test]
-    fn browser_from_user_agent() {
-        let info = parse_user_agent(CHROME_MAC);
-        assert_eq!(info.browser_family.as_deref(), Some("Chrome"));
-        assert_eq!(info.browser_version.as_deref(), Some("120.0.0.0"));
-        assert_eq!(info.device_type.as_deref(), Some("desktop"));
-        assert!(info.os.unwrap().starts_with("Mac OSX"));
-        let windows = parse_user_agent(
-            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/138.0.0.0 Safari/537.36",
+    fn device_type_is_a_class_whatever_the_source() {
+        let ipad = "Mozilla/5.0 (iPad; CPU OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1";
+        let android_tablet = "Mozilla/5.0 (Linux; Android 13; SM-X700) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
+        let bot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)";
+        let ty = |context: Value| fields(context).get(&UserField::DeviceType).cloned();
+        assert_eq!(ty(json!({"userAgent": ipad})).as_deref(), Some("tablet"));
+        assert_eq!(
+            ty(json!({"userAgent": android_tablet})).as_deref(),
+            Some("tablet")
         );
-        assert_eq!(windows.os.as_deref(), Some("Windows 10"));
-        let phone = parse_user_agent(SAFARI_IPHONE);
-        assert_eq!(phone.browser_family.as_deref(), Some("Safari"));
-        assert_eq!(phone.device_type.as_deref(), Some("mobile"));
-        assert_eq!(phone.device_name.as_deref(), Some("iPhone"));
+        assert_eq!(ty(json!({"userAgent": bot})).as_deref(), Some("bot"));
+        // The user agent's class wins over a platform name.
+        assert_eq!(
+            ty(json!({"userAgent": SAFARI_IPHONE, "device": {"type": "ios"}})).as_deref(),
+            Some("mobile")
+        );
+        // Mobile libraries: a platform, not a device type.
+        let device = |d: Value| ty(json!({"device": d}));
+        assert_eq!(
+            device(json!({"type": "ios", "model": "iPhone15,2"})).as_deref(),
+            Some("mobile")
+        );
+        assert_eq!(
+            device(json!({"type": "ios", "model": "iPad13,4"})).as_deref(),
+            Some("tablet")
+        );
+        assert_eq!(
+            device(json!({"type": "android", "model": "Pixel 8"})).as_deref(),
+            Some("mobile")
+        );
+        assert_eq!(device(json!({"type": "Tablet"})).as_deref(), Some("tablet"));
+        assert_eq!(device(json!({"type": "phone"})).as_deref(), Some("mobile"));
+        assert_eq!(device(json!({"type": "fridge"})).as_deref(), Some("other"));
     }
 
     #[test]
-    fn garbage_user_agent_gives_nothing() {
-        assert_eq!(parse_user_agent("%%%"), UaInfo::default());
+    fn device_name_prefers_the_model_over_a_codename() {
+        let f = fields(json!({"device": {"name": "shiba", "model": "Pixel 8", "type": "android"}}));
+        assert_eq!(f[&UserField::DeviceName], "Pixel 8");
+        let f = fields(json!({"device": {"name": "Ada's phone"}}));
+        assert_eq!(f[&UserField::DeviceName], "Ada's phone");
     }
 
     #[test]
@@ -348,14 +228,17 @@ mod tests {
         assert_eq!(f[&UserField::UserAgent], CHROME_MAC);
         assert_eq!(f[&UserField::Os], "iOS 17.1");
         assert_eq!(f[&UserField::DeviceName], "iPhone15,2");
-        assert_eq!(f[&UserField::DeviceType], "ios");
+        assert_eq!(
+            f[&UserField::DeviceType],
+            "desktop",
+            "the user agent's class"
+        );
         assert_eq!(f[&UserField::Language], "pl-PL");
         assert_eq!(f[&UserField::Resolution], "1920x1080");
         assert_eq!(f[&UserField::IpAddress], "203.0.113.9");
         assert_eq!(f[&UserField::BrowserFamily], "Chrome");
         assert_eq!(f[&UserField::BrowserVersion], "120.0.0.0");
         assert_eq!(f[&UserField::Timezone], "Europe/Warsaw");
-        assert_eq!(f[&UserField::CurrentUrl], "https://shop.example.com/cart");
     }
 
     #[test]
@@ -390,14 +273,5 @@ mod tests {
         assert_eq!(f.get(&UserField::Language).map(String::as_str), Some("7"));
         assert!(!f.contains_key(&UserField::Os));
         assert!(!f.contains_key(&UserField::IpAddress));
-        assert!(!f.contains_key(&UserField::CurrentUrl));
-    }
-
-    #[test]
-    fn cache_returns_same_parse() {
-        let mut cache = UaCache::default();
-        let a = cache.get(CHROME_MAC);
-        let b = cache.get(CHROME_MAC);
-        assert!(Arc::ptr_eq(&a, &b));
     }
 }

@@ -24,11 +24,29 @@ pub fn normalize_domain(input: &str) -> Result<String, String> {
         .to_ascii_lowercase())
 }
 
-/// The host of a URL, if it has one.
+/// The host a page URL names, as a browser would take it: absolute URLs, and also
+/// protocol-relative (`//evil.net/x`) and scheme-less (`evil.net/x`) ones, which would
+/// otherwise slip past a domain check. A path alone (`/x`) names no host.
 pub fn host_of_url(url: &str) -> Option<String> {
-    Url::parse(url)
-        .ok()?
+    let text = url.trim();
+    if text.is_empty() || text.starts_with(['?', '#']) {
+        return None;
+    }
+    let parsed = if text.starts_with("//") || text.starts_with("\\\\") {
+        Url::parse(&format!("http:{text}")).ok()
+    } else if text.starts_with(['/', '\\']) {
+        return None;
+    } else {
+        match Url::parse(text) {
+            Ok(url) if url.host_str().is_some_and(|h| !h.is_empty()) => Some(url),
+            // No scheme (`evil.net/x`, or `evil.net:8080/x`, read as a scheme
+            // `evil.net`): the text starts with a host.
+            _ => Url::parse(&format!("http://{text}")).ok(),
+        }
+    };
+    parsed?
         .host_str()
+        .filter(|h| !h.is_empty())
         .map(|h| h.trim_end_matches('.').to_ascii_lowercase())
 }
 
@@ -78,5 +96,23 @@ mod tests {
             Some("shop.example.com")
         );
         assert_eq!(host_of_url("/relative"), None);
+    }
+
+    #[test]
+    fn urls_without_a_scheme_name_their_host() {
+        for url in [
+            "//evil.net/x",
+            "\\\\evil.net/x",
+            "evil.net/x",
+            "evil.net",
+            "Evil.NET:8080/x",
+            "https:evil.net/x",
+            " https://evil.net/x",
+        ] {
+            assert_eq!(host_of_url(url).as_deref(), Some("evil.net"), "{url}");
+        }
+        assert_eq!(host_of_url("/x/y?z"), None);
+        assert_eq!(host_of_url("?q=1"), None);
+        assert_eq!(host_of_url(""), None);
     }
 }

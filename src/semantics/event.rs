@@ -6,8 +6,11 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::context::Context;
+use super::delivery::not_delivered;
+use super::event_time::{EventTime, event_time};
 use super::lww::Clock;
-use super::time::{from_unix_seconds, parse_timestamp};
+use super::profile::Ignored;
+use super::wire::Loose;
 
 /// The call types this destination applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,97 +28,6 @@ impl Kind {
             Kind::Page => "page",
             Kind::Track => "track",
             Kind::Group => "group",
-        }
-    }
-}
-
-/// A string or a number where Segment expects a string (ids, timestamps); sources
-/// that send numbers are common enough to accept.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Loose {
-    Text(String),
-    Int(i64),
-    Float(f64),
-    Bool(bool),
-}
-
-impl<'de> Deserialize<'de> for Loose {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct LooseVisitor;
-        impl<'de> serde::de::Visitor<'de> for LooseVisitor {
-            type Value = Loose;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a string or a number")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Loose, E> {
-                Ok(Loose::Text(v.to_string()))
-            }
-            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Loose, E> {
-                Ok(Loose::Text(v))
-            }
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Loose, E> {
-                Ok(Loose::Int(v))
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Loose, E> {
-                Ok(i64::try_from(v).map_or(Loose::Float(v as f64), Loose::Int))
-            }
-            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Loose, E> {
-                Ok(Loose::Float(v))
-            }
-            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Loose, E> {
-                Ok(Loose::Bool(v))
-            }
-            // Read past an object or array before refusing it, so that a caller that
-            // tolerates the refusal (a lenient context part) can carry on.
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Loose, A::Error> {
-                while map
-                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Err(serde::de::Error::invalid_type(
-                    serde::de::Unexpected::Map,
-                    &self,
-                ))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<Loose, A::Error> {
-                while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Err(serde::de::Error::invalid_type(
-                    serde::de::Unexpected::Seq,
-                    &self,
-                ))
-            }
-        }
-        d.deserialize_any(LooseVisitor)
-    }
-}
-
-impl Loose {
-    fn into_text(self) -> String {
-        match self {
-            Loose::Text(s) => s,
-            other => other.to_text(),
-        }
-    }
-
-    pub fn to_text(&self) -> String {
-        match self {
-            Loose::Text(s) => s.clone(),
-            Loose::Int(n) => n.to_string(),
-            Loose::Float(x) => x.to_string(),
-            Loose::Bool(b) => b.to_string(),
-        }
-    }
-
-    pub fn as_str(&self) -> Option<&str> {
-        match self {
-            Loose::Text(s) => Some(s),
-            _ => None,
         }
     }
 }
@@ -139,6 +51,8 @@ pub struct WireEvent {
     pub traits: Option<Map<String, Value>>,
     pub properties: Option<Map<String, Value>>,
     pub context: Option<Context>,
+    /// Segment's per-destination filter.
+    pub integrations: Option<Value>,
     /// Set on a Segment batch envelope `{"batch": [...]}` sent as one line.
     pub batch: Option<Vec<Value>>,
 }
@@ -162,12 +76,30 @@ pub struct Event {
     pub name: Option<String>,
     pub group_id: Option<String>,
     pub context: Context,
+    /// Its time is an arrival stamp ([`EventTime::arrival`]).
+    pub arrival_stamped: bool,
+    /// Values of the event that were passed over (reported, not applied).
+    pub ignored: Vec<Ignored>,
 }
 
 impl Event {
-    /// The page URL the event was sent from (`context.page.url`).
+    /// The page URL the event was sent from: `context.page.url`, else, on a page call,
+    /// `properties.url` (server-side libraries send no `context.page`).
     pub fn page_url(&self) -> Option<&str> {
-        self.context.page.get()?.url.get()?.as_str()
+        let from_context = self
+            .context
+            .page
+            .get()
+            .and_then(|page| page.url.get()?.as_str())
+            .filter(|url| !url.trim().is_empty());
+        from_context.or_else(|| match self.kind {
+            Kind::Page => self
+                .properties
+                .get("url")
+                .and_then(Value::as_str)
+                .filter(|url| !url.trim().is_empty()),
+            _ => None,
+        })
     }
 
     /// The Engage audience this identify reports membership of, if any.
@@ -192,7 +124,7 @@ pub enum Decoded {
 const SKIPPED_TYPES: &[&str] = &["alias", "screen"];
 
 /// Validates a wire event. `content` is the event's raw text, from which a messageId is
-/// derived when none was sent; `now` is the time of last resort.
+/// derived when none was sent; `now` is the arrival time, the time of last resort.
 pub fn decode(wire: WireEvent, content: &[u8], now: DateTime<Utc>) -> Result<Decoded, String> {
     let kind = match wire.kind.as_deref().map(str::trim) {
         None | Some("") => return Err("missing \"type\"".to_string()),
@@ -207,9 +139,16 @@ pub fn decode(wire: WireEvent, content: &[u8], now: DateTime<Utc>) -> Result<Dec
         }
         Some(other) => return Err(format!("unknown type {other:?}")),
     };
-    let time = event_time(&wire, now)?;
-    let user_id = non_empty(wire.user_id);
-    let anonymous_id = non_empty(wire.anonymous_id);
+    if let Some(reason) = wire.integrations.as_ref().and_then(not_delivered) {
+        return Ok(Decoded::Skipped(reason));
+    }
+    let EventTime {
+        time,
+        arrival: arrival_stamped,
+        ignored,
+    } = event_time(&wire, now);
+    let user_id = id_text("userId", wire.user_id)?;
+    let anonymous_id = id_text("anonymousId", wire.anonymous_id)?;
     if user_id.is_none() && anonymous_id.is_none() {
         return Err("neither userId nor anonymousId: every call needs one".to_string());
     }
@@ -221,15 +160,23 @@ pub fn decode(wire: WireEvent, content: &[u8], now: DateTime<Utc>) -> Result<Dec
     if kind == Kind::Track && name.is_none() {
         return Err("track without \"event\"".to_string());
     }
-    let group_id = non_empty(wire.group_id);
+    let group_id = id_text("groupId", wire.group_id)?;
     if kind == Kind::Group && group_id.is_none() {
         return Err("group without \"groupId\"".to_string());
     }
-    let message_id = match non_empty(wire.message_id) {
+    let message_id = match id_text("messageId", wire.message_id)? {
         Some(id) => id,
         None => derived_message_id(content),
     };
     let mut context = wire.context.unwrap_or_default();
+    let mut ignored = ignored;
+    for (part, broken) in context.broken_parts() {
+        ignored.push(Ignored {
+            attribute: part.to_string(),
+            value: "{…}".to_string(),
+            reason: format!("could not be decoded ({}): skipped", broken.0),
+        });
+    }
     let mut user_traits = context.traits.0.take().unwrap_or_default();
     let mut company_traits = Map::new();
     let traits = wire.traits.unwrap_or_default();
@@ -250,7 +197,22 @@ pub fn decode(wire: WireEvent, content: &[u8], now: DateTime<Utc>) -> Result<Dec
         name,
         group_id,
         context,
+        arrival_stamped,
+        ignored,
     })))
+}
+
+/// An id as text: a number keeps its exact digits; one read as a float past 2^53 may
+/// have lost digits already, so it is refused rather than merged with another id.
+fn id_text(field: &str, value: Option<Loose>) -> Result<Option<String>, String> {
+    if let Some(Loose::Float(x)) = value
+        && x.abs() >= 9_007_199_254_740_992.0
+    {
+        return Err(format!(
+            "{field} is a number too large to keep exactly ({x}): send ids as strings"
+        ));
+    }
+    Ok(non_empty(value))
 }
 
 fn non_empty(value: Option<Loose>) -> Option<String> {
@@ -260,34 +222,6 @@ fn non_empty(value: Option<Loose>) -> Option<String> {
     } else {
         Some(text)
     }
-}
-
-/// `timestamp`, else `originalTimestamp`, else `sentAt`, else `receivedAt`, else now.
-fn event_time(wire: &WireEvent, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
-    let candidates = [
-        ("timestamp", &wire.timestamp),
-        ("originalTimestamp", &wire.original_timestamp),
-        ("sentAt", &wire.sent_at),
-        ("receivedAt", &wire.received_at),
-    ];
-    for (field, value) in candidates {
-        let parsed = match value {
-            None => continue,
-            Some(Loose::Text(text)) => parse_timestamp(text),
-            Some(Loose::Int(n)) => from_unix_seconds(*n as f64),
-            Some(Loose::Float(x)) => from_unix_seconds(*x),
-            Some(Loose::Bool(_)) => None,
-        };
-        return parsed.ok_or_else(|| {
-            let shown = match value {
-                Some(Loose::Text(text)) => format!("{text:?}"),
-                Some(other) => other.to_text(),
-                None => String::new(),
-            };
-            format!("{field} is not an ISO 8601 time (years 1 to 9998): {shown}")
-        });
-    }
-    Ok(now)
 }
 
 /// A stable messageId for an event sent without one, so replays are not double-counted:
@@ -309,6 +243,7 @@ pub fn derived_message_id(content: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::semantics::time::parse_timestamp;
 
     fn now() -> DateTime<Utc> {
         parse_timestamp("2026-11-01T00:00:00Z").unwrap()
@@ -362,22 +297,6 @@ mod tests {
             let text = format!(r#"{{"type":"{kind}","userId":"u"}}"#);
             assert!(matches!(decode_str(&text), Ok(Decoded::Skipped(_))));
         }
-    }
-
-    #[test]
-    fn time_falls_back_in_order() {
-        let e = event(
-            r#"{"type":"page","userId":"u","originalTimestamp":"2026-10-02T00:00:00Z","sentAt":"2026-10-03T00:00:00Z"}"#,
-        );
-        assert_eq!(e.time, parse_timestamp("2026-10-02T00:00:00Z").unwrap());
-        let e = event(r#"{"type":"page","userId":"u","receivedAt":"2026-10-04T00:00:00Z"}"#);
-        assert_eq!(e.time, parse_timestamp("2026-10-04T00:00:00Z").unwrap());
-        assert_eq!(event(r#"{"type":"page","userId":"u"}"#).time, now());
-        let err = decode_str(r#"{"type":"page","userId":"u","timestamp":"soon"}"#).unwrap_err();
-        assert!(
-            err.starts_with("timestamp is not an ISO 8601 time"),
-            "{err}"
-        );
     }
 
     #[test]

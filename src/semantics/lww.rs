@@ -27,6 +27,15 @@ impl Clock {
         }
     }
 
+    /// The clock of an event stamped with its arrival time: among equal stamps, the
+    /// later arrival (the higher `sequence`) wins.
+    pub fn arrival(time: DateTime<Utc>, sequence: i64) -> Clock {
+        Clock {
+            millis: time.timestamp_millis(),
+            tie: sequence,
+        }
+    }
+
     /// Sixteen bytes, for a packed column.
     pub fn to_bytes(self) -> [u8; 16] {
         let mut out = [0u8; 16];

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::attributes::Scalar;
+use super::identity::IDENTITY_TRAITS;
 use super::lww::{Clock, Lww, offer};
 
 /// A user profile's standard fields, in storage order.
@@ -168,7 +169,7 @@ pub(crate) fn location<'a>(
 }
 
 /// Keys identify consumes for standard fields; every other trait is a custom attribute.
-const USER_STANDARD_TRAITS: &[&str] = &[
+pub const USER_STANDARD_TRAITS: &[&str] = &[
     "email",
     "first_name",
     "firstName",
@@ -199,27 +200,37 @@ pub fn user_trait_changes(traits: &Map<String, Value>) -> TraitChanges<UserField
     if let Some(v) = last {
         out.text(UserField::LastName, "last_name", v);
     }
-    if first.is_none() && last.is_none() {
-        if let Some(Value::String(name)) = traits.get("name") {
-            let (first, last) = split_name(name);
-            if let Some(first) = first {
-                out.fields
-                    .push((UserField::FirstName, Some(Scalar::Text(first))));
-            }
-            if let Some(last) = last {
-                out.fields
-                    .push((UserField::LastName, Some(Scalar::Text(last))));
-            }
+    match traits.get("name") {
+        None => {}
+        // First and last names sent too win; the full name is kept as it was sent.
+        Some(v) if first.is_some() || last.is_some() => {
+            out.custom.push(("name".to_string(), v.clone()))
         }
+        Some(Value::Null) => {
+            out.fields.push((UserField::FirstName, None));
+            out.fields.push((UserField::LastName, None));
+        }
+        Some(Value::String(name)) => {
+            let (first, last) = split_name(name);
+            out.fields
+                .push((UserField::FirstName, first.map(Scalar::Text)));
+            out.fields
+                .push((UserField::LastName, last.map(Scalar::Text)));
+        }
+        Some(other) => out.ignore("name", other, "expected text"),
     }
     if let Some(v) = traits.get("gender") {
         match v {
             Value::Null => out.fields.push((UserField::Gender, None)),
-            _ => match v.as_str().and_then(parse_gender) {
+            _ => match gender_text(v).as_deref().and_then(parse_gender) {
                 Some(g) => out
                     .fields
                     .push((UserField::Gender, Some(Scalar::Text(g.to_string())))),
-                None => out.ignore("gender", v, "not one of male, female, unknown"),
+                None => out.ignore(
+                    "gender",
+                    v,
+                    "not one of male, female, unknown (or User.com's codes 2, 3, 1)",
+                ),
             },
         }
     }
@@ -230,8 +241,9 @@ pub fn user_trait_changes(traits: &Map<String, Value>) -> TraitChanges<UserField
         }
     }
     for (key, value) in traits {
-        let standard =
-            USER_STANDARD_TRAITS.contains(&key.as_str()) || (key == "address" && value.is_object());
+        let standard = USER_STANDARD_TRAITS.contains(&key.as_str())
+            || IDENTITY_TRAITS.contains(&key.as_str())
+            || (key == "address" && value.is_object());
         if !standard {
             out.custom.push((key.clone(), value.clone()));
         }
@@ -251,12 +263,22 @@ pub fn split_name(name: &str) -> (Option<String>, Option<String>) {
     (first, last)
 }
 
-/// male, female or unknown, from m/male/f/female/u/unknown in any case.
+/// A gender trait as text: strings, and whole numbers (User.com's codes).
+fn gender_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => n.as_u64().map(|n| n.to_string()),
+        _ => None,
+    }
+}
+
+/// male, female or unknown, from m/male/f/female/u/unknown in any case, or User.com's
+/// own codes (1 unknown, 2 male, 3 female).
 pub fn parse_gender(text: &str) -> Option<&'static str> {
     match text.trim().to_ascii_lowercase().as_str() {
-        "m" | "male" => Some("male"),
-        "f" | "female" => Some("female"),
-        "u" | "unknown" => Some("unknown"),
+        "m" | "male" | "2" => Some("male"),
+        "f" | "female" | "3" => Some("female"),
+        "u" | "unknown" | "1" => Some("unknown"),
         _ => None,
     }
 }
@@ -420,9 +442,13 @@ mod tests {
         let c = changes(json!({"name": "Ada Lovelace", "firstName": "Augusta"}));
         assert_eq!(field(&c, UserField::FirstName), Some(Some("Augusta")));
         assert_eq!(field(&c, UserField::LastName), None);
+        assert_eq!(c.custom, vec![("name".to_string(), json!("Ada Lovelace"))]);
         let c = changes(json!({"name": "Cher"}));
         assert_eq!(field(&c, UserField::FirstName), Some(Some("Cher")));
-        assert_eq!(field(&c, UserField::LastName), None);
+        assert_eq!(field(&c, UserField::LastName), Some(None), "cleared");
+        let c = changes(json!({"name": null}));
+        assert_eq!(field(&c, UserField::FirstName), Some(None));
+        assert_eq!(field(&c, UserField::LastName), Some(None));
     }
 
     #[test]

@@ -169,8 +169,9 @@ pub fn answer(
         status,
         code,
         format!(
-            "{} of {total} events rejected, the other {accepted} were applied: {}{more}",
+            "{} of {total} events rejected, {}: {}{more}",
             rejected.len(),
+            crate::output::the_others_applied(accepted),
             listed.join("; ")
         ),
     );

@@ -233,8 +233,8 @@ async fn accept(
     };
     drop(listener);
     eprintln!(
-        "usercom serve: {name}: not accepting connections; finishing {} open one(s) (up to {} s)",
-        connections.len(),
+        "usercom serve: {name}: not accepting connections; finishing {} (up to {} s)",
+        crate::output::counted(connections.len() as u64, "open one", "open ones"),
         grace.as_secs()
     );
     // A second signal does not wait: what was answered 200 is committed already.

@@ -184,7 +184,7 @@ impl Store {
         Ok(stmt.query_row([anonymous_id], |r| r.get(0)).optional()?)
     }
 
-    /// Finds a user by userId, anonymousId or email (in that order).
+    /// Finds a user by userId, anonymousId or email (in that order; an email in any case).
     pub fn find_user(&self, id: &str) -> Result<Option<i64>> {
         if let Some(found) = self.user_ref_by_user_id(id)? {
             return Ok(Some(found));
@@ -195,6 +195,13 @@ impl Store {
         let mut stmt = self
             .conn()
             .prepare_cached("SELECT id FROM users WHERE email = ?1 ORDER BY id LIMIT 1")?;
+        if let Some(found) = stmt.query_row([id], |r| r.get(0)).optional()? {
+            return Ok(Some(found));
+        }
+        // Emails are case-insensitive to people: any case finds one.
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT id FROM users WHERE lower(email) = lower(?1) ORDER BY id LIMIT 1",
+        )?;
         Ok(stmt.query_row([id], |r| r.get(0)).optional()?)
     }
 

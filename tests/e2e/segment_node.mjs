@@ -56,6 +56,10 @@ analytics.identify({
   traits: { email: 'grace@example.com', firstName: 'Grace', lastName: 'Hopper', plan: 'team' },
   context,
 });
+// Times are kept to the millisecond, and calls made in the same millisecond are
+// ordered by messageId, not by call order: a pause puts the calls below (whose address
+// the server adds) after the identify's.
+await new Promise((resolve) => setTimeout(resolve, 20));
 analytics.track({ userId: user, event: 'Order Completed', properties: { order_id: `${prefix}o-1`, revenue: 99.5 } });
 analytics.group({ userId: user, groupId: company, traits: { name: 'Compilers Inc', employees: 40 } });
 analytics.screen({ userId: user, name: 'Home' });

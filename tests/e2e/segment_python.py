@@ -11,6 +11,7 @@ runs it and checks the database with `usercom users show --json` and friends.
 
 import json
 import sys
+import time
 
 INSTALL = "pip install segment-analytics-python==2.4.0"
 
@@ -80,6 +81,12 @@ def main():
         context=context,
         anonymous_id=anon,
     )
+    # The server corrects each batch's clock skew (receivedAt - (sentAt - timestamp)),
+    # which moves events by the few milliseconds a batch takes to arrive: calls made
+    # microseconds apart in two batches can swap places. A pause keeps the order below
+    # (the identify's address, then the server-added one) beyond that jitter.
+    client.flush()
+    time.sleep(0.3)
     client.track(
         user, "Order Completed", {"order_id": prefix + "o-1", "revenue": 42.5}
     )
