@@ -185,11 +185,11 @@ const MIGRATIONS: &[&str] = &[
     // (semantics::provenance). `owner` is users.id, or minus companies.id. Sources
     // (file paths, "http") are stored once.
     r#"
-    CREATE TABLE provenance_sources (
+    CREATE TABLE IF NOT EXISTS provenance_sources (
         id INTEGER PRIMARY KEY,
         source TEXT NOT NULL UNIQUE
     );
-    CREATE TABLE provenance (
+    CREATE TABLE IF NOT EXISTS provenance (
         id INTEGER PRIMARY KEY,
         owner INTEGER NOT NULL,
         message_id TEXT NOT NULL,
@@ -201,7 +201,7 @@ const MIGRATIONS: &[&str] = &[
         received_ms INTEGER NOT NULL,
         writes BLOB NOT NULL
     );
-    CREATE INDEX provenance_owner ON provenance(owner);
+    CREATE INDEX IF NOT EXISTS provenance_owner ON provenance(owner);
     "#,
 ];
 
