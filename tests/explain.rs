@@ -380,3 +380,41 @@ fn a_database_from_the_earlier_release_migrates_and_explains() {
         users.len()
     );
 }
+
+#[test]
+fn a_one_word_name_clears_the_last_name_by_the_name_split() {
+    let db = Db::new();
+    ingest(
+        &db,
+        "names.ndjson",
+        &[
+            identify(
+                "u1",
+                "n1",
+                "2026-10-01T00:00:00Z",
+                json!({"name": "Ada Lovelace"}),
+            ),
+            identify("u1", "n2", "2026-10-02T00:00:00Z", json!({"name": "Cher"})),
+        ],
+    );
+    let e = explain(&db, "users", "u1", Some("last_name"));
+    let last = value(&e, "last_name");
+    assert_eq!(last["value"], Value::Null);
+    assert_eq!(
+        history(last),
+        [
+            (
+                "name_split".into(),
+                "applied".into(),
+                Value::Null,
+                "n2".into()
+            ),
+            (
+                "name_split".into(),
+                "applied".into(),
+                json!("Lovelace"),
+                "n1".into()
+            ),
+        ]
+    );
+}
