@@ -198,7 +198,9 @@ impl Packer {
         });
     }
 
-    /// One entry: slot, rule, outcome, then name, value and detail, each with its length.
+    /// One entry: a byte for the slot (and whether a detail follows), a byte for rule
+    /// and outcome, a byte naming a standard field (0: the name follows as text), then
+    /// the value and the detail, each after its length (a varint).
     fn entry(
         &mut self,
         slot: Slot,
@@ -211,64 +213,131 @@ impl Packer {
         if !self.enabled {
             return;
         }
-        self.head(slot, name, rule, outcome);
-        let at = self.open();
+        let has_detail = !detail.is_empty();
+        self.buf.push(slot as u8 | (has_detail as u8) << 2);
+        self.buf.push(rule as u8 | (outcome as u8) << 4);
+        let code = name_code(name);
+        self.buf.push(code);
+        if code == 0 {
+            self.text(name);
+        }
+        let at = self.buf.len();
+        self.buf.push(0);
         value(&mut self.buf);
         self.close(at);
-        self.text(detail);
-    }
-
-    fn head(&mut self, slot: Slot, name: &str, rule: Rule, outcome: Outcome) {
-        self.buf.push(slot as u8);
-        self.buf.push(rule as u8);
-        self.buf.push(outcome as u8);
-        self.text(name);
+        if has_detail {
+            self.text(detail);
+        }
     }
 
     fn text(&mut self, text: &str) {
-        let at = self.open();
+        let at = self.buf.len();
+        self.buf.push(0);
         self.buf.extend_from_slice(text.as_bytes());
         self.close(at);
     }
 
-    /// Reserves a 4-byte length; [`Packer::close`] fills it in.
-    fn open(&mut self) -> usize {
-        self.buf.extend_from_slice(&[0; 4]);
-        self.buf.len()
-    }
-
+    /// Writes at `at` (where one byte was reserved) the length of what follows it, as a
+    /// varint (moving what follows when it needs more than one byte).
     fn close(&mut self, at: usize) {
-        let len = (self.buf.len() - at) as u32;
-        self.buf[at - 4..at].copy_from_slice(&len.to_le_bytes());
+        let mut len = self.buf.len() - at - 1;
+        let mut varint = Vec::new();
+        loop {
+            let byte = (len & 0x7f) as u8;
+            len >>= 7;
+            if len == 0 {
+                varint.push(byte);
+                break;
+            }
+            varint.push(byte | 0x80);
+        }
+        self.buf.splice(at..at + 1, varint);
     }
+}
+
+/// Standard field names (of users and companies), stored as one byte (their position
+/// plus one).
+const FIELD_NAMES: [&str; 24] = [
+    "anonymous_id",
+    "email",
+    "first_name",
+    "last_name",
+    "phone",
+    "gender",
+    "country",
+    "region",
+    "city",
+    "user_agent",
+    "os",
+    "device_name",
+    "device_type",
+    "language",
+    "resolution",
+    "ip_address",
+    "browser_family",
+    "browser_version",
+    "timezone",
+    "current_url",
+    "name",
+    "description",
+    "address",
+    "employees",
+];
+
+fn name_code(name: &str) -> u8 {
+    FIELD_NAMES
+        .iter()
+        .position(|n| *n == name)
+        .map_or(0, |i| i as u8 + 1)
 }
 
 /// The writes packed in a blob; an unreadable tail is left out.
 pub fn unpack(mut blob: &[u8]) -> Vec<Write> {
+    fn varint(blob: &mut &[u8]) -> Option<usize> {
+        let mut value = 0usize;
+        for shift in (0..35).step_by(7) {
+            let (byte, rest) = blob.split_first()?;
+            *blob = rest;
+            value |= ((byte & 0x7f) as usize) << shift;
+            if byte & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    }
     fn text(blob: &mut &[u8]) -> Option<String> {
-        let (len, rest) = blob.split_first_chunk::<4>()?;
-        let len = u32::from_le_bytes(*len) as usize;
-        let text = rest.get(..len)?;
-        *blob = &rest[len..];
+        let len = varint(blob)?;
+        let text = blob.get(..len)?;
+        *blob = &blob[len..];
         Some(String::from_utf8_lossy(text).into_owned())
     }
     let mut out = Vec::new();
-    while let [slot, rule, outcome, rest @ ..] = blob {
-        let slot = match slot {
+    while let [head, rule_outcome, code, rest @ ..] = blob {
+        let slot = match head & 3 {
             0 => Slot::Field,
             1 => Slot::Attribute,
             _ => Slot::Profile,
         };
         let (Some(rule), Some(outcome)) = (
-            Rule::ALL.get(*rule as usize),
-            Outcome::ALL.get(*outcome as usize),
+            Rule::ALL.get((rule_outcome & 0x0f) as usize),
+            Outcome::ALL.get((rule_outcome >> 4) as usize),
         ) else {
             break;
         };
+        let has_detail = head & 4 != 0;
+        let code = *code as usize;
         blob = rest;
-        let (Some(name), Some(value), Some(detail)) =
-            (text(&mut blob), text(&mut blob), text(&mut blob))
-        else {
+        let name = match code {
+            0 => text(&mut blob),
+            n => FIELD_NAMES.get(n - 1).map(|s| s.to_string()),
+        };
+        let value = text(&mut blob);
+        let detail = if has_detail {
+            text(&mut blob)
+        } else {
+            Some(String::new())
+        };
+        let (Some(name), Some(value), Some(detail)) = (name, value, detail) else {
             break;
         };
         out.push(Write {
@@ -361,6 +430,21 @@ mod tests {
         assert_eq!(writes[1].detail, "string");
         assert_eq!(writes[2].value, "null");
         assert_eq!(writes[3].slot, Slot::Profile);
+        assert_eq!(writes[3].name, "merged");
+        // Standard field names take one byte; long values a longer length.
+        let long = "x".repeat(300);
+        let mut q = Packer::new(true);
+        q.scalar(
+            Slot::Field,
+            "user_agent",
+            Some(&Scalar::Text(long.clone())),
+            Rule::ContextField,
+            Outcome::Applied,
+            "",
+        );
+        assert_eq!(q.bytes().len(), 3 + 2 + 302);
+        assert_eq!(unpack(q.bytes())[0].value, format!("\"{long}\""));
+        assert_eq!(unpack(q.bytes())[0].name, "user_agent");
         // A truncated blob gives what is whole.
         let cut = &p.bytes()[..p.bytes().len() - 3];
         assert_eq!(unpack(cut).len(), 3);
