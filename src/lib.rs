@@ -8,6 +8,7 @@
 //!   every front-end uses.
 //! - [`output`] and [`commands`]: the command-line front-end.
 
+pub mod api;
 pub mod commands;
 pub mod error;
 pub mod ingest;

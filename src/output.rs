@@ -149,28 +149,40 @@ pub fn print_list<T: Tabular>(rows: &[T], format: Format) -> Result<()> {
     Ok(())
 }
 
-/// A list printed as its rows come: `--json` (a streamed array), `--ndjson` and `--csv`
+/// A list written as its rows come: `--json` (a streamed array), `--ndjson` and `--csv`
 /// write each row at once, so millions of rows never sit in memory; a table needs every
-/// row for its column widths and is printed by [`ListSink::finish`].
-pub struct ListSink {
+/// row for its column widths and is written by [`ListSink::finish`]. It writes to
+/// stdout or to any writer (an HTTP answer's buffer).
+pub struct ListSink<'a> {
     headers: Vec<String>,
     /// The table's header row, when it differs from `headers`.
     labels: Option<Vec<String>>,
     count: usize,
-    out: SinkOut,
+    out: SinkOut<'a>,
 }
 
-enum SinkOut {
-    Json(io::BufWriter<io::Stdout>),
-    Ndjson(io::BufWriter<io::Stdout>),
-    Csv(Box<csv::Writer<io::BufWriter<io::Stdout>>>),
-    Table(Vec<Vec<String>>),
+type Out<'a> = Box<dyn Write + 'a>;
+
+enum SinkOut<'a> {
+    Json(Out<'a>),
+    Ndjson(Out<'a>),
+    Csv(Box<csv::Writer<Out<'a>>>),
+    Table(Out<'a>, Vec<Vec<String>>),
 }
 
-impl ListSink {
+impl<'a> ListSink<'a> {
     /// `headers` are the CSV header row or the table's columns (unused for JSON).
-    pub fn new(format: Format, headers: Vec<String>) -> Result<ListSink> {
-        let out = io::BufWriter::with_capacity(64 * 1024, io::stdout());
+    pub fn new(format: Format, headers: Vec<String>) -> Result<ListSink<'static>> {
+        ListSink::to_writer(format, headers, ListSink::stdout())
+    }
+
+    /// Buffered standard output.
+    pub fn stdout() -> Box<dyn Write> {
+        Box::new(io::BufWriter::with_capacity(64 * 1024, io::stdout()))
+    }
+
+    /// A list written to `out`.
+    pub fn to_writer(format: Format, headers: Vec<String>, out: Out<'a>) -> Result<ListSink<'a>> {
         let out = match format {
             Format::Json => SinkOut::Json(out),
             Format::Ndjson => SinkOut::Ndjson(out),
@@ -179,7 +191,7 @@ impl ListSink {
                 csv.write_record(&headers)?;
                 SinkOut::Csv(Box::new(csv))
             }
-            Format::Table => SinkOut::Table(Vec::new()),
+            Format::Table => SinkOut::Table(out, Vec::new()),
         };
         Ok(ListSink {
             headers,
@@ -208,7 +220,7 @@ impl ListSink {
                 out.write_all(b"\n")?;
             }
             SinkOut::Csv(csv) => csv.write_record(cells(&self.headers))?,
-            SinkOut::Table(rows) => rows.push(cells(&self.headers)),
+            SinkOut::Table(_, rows) => rows.push(cells(&self.headers)),
         }
         self.count += 1;
         Ok(())
@@ -224,7 +236,7 @@ impl ListSink {
         self.count
     }
 
-    /// Ends the list (prints the table); returns how many rows there were.
+    /// Ends the list (writes the table); returns how many rows there were.
     pub fn finish(self) -> Result<usize> {
         match self.out {
             SinkOut::Json(mut out) => {
@@ -233,7 +245,7 @@ impl ListSink {
             }
             SinkOut::Ndjson(mut out) => out.flush()?,
             SinkOut::Csv(mut csv) => csv.flush()?,
-            SinkOut::Table(mut rows) => {
+            SinkOut::Table(mut out, mut rows) => {
                 let labels = self.labels.as_ref().unwrap_or(&self.headers);
                 let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
                 let mut t = table(&refs);
@@ -243,7 +255,8 @@ impl ListSink {
                 for row in rows {
                     t.add_row(row);
                 }
-                print_text(t)?;
+                writeln!(out, "{t}")?;
+                out.flush()?;
             }
         }
         Ok(self.count)

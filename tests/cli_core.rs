@@ -916,6 +916,8 @@ fn a_version_2_database_keeps_its_remembered_messages_after_the_upgrade() {
     let conn = rusqlite::Connection::open(&env.db).unwrap();
     conn.execute_batch(
         "DROP TABLE message_keys;
+         DROP TABLE rejections;
+         ALTER TABLE api_keys DROP COLUMN kind;
          CREATE TABLE messages (message_id TEXT PRIMARY KEY) WITHOUT ROWID;
          INSERT INTO messages VALUES ('seen-before');
          PRAGMA user_version = 2;",

@@ -178,7 +178,7 @@ fn a_batch_applies_its_valid_events_and_names_the_rejected_ones() {
         .iter()
         .map(|r| {
             (
-                r["index"].as_u64().unwrap(),
+                r["item"].as_u64().unwrap(),
                 r["reason"].as_str().unwrap().to_string(),
             )
         })
@@ -634,7 +634,7 @@ fn segment_size_limits() {
     let answer = post(&server, &key, "/v1/batch", &json!({"batch": one_too_big}));
     answer.assert_error(400, "invalid_request");
     let body = answer.json();
-    assert_eq!(body["rejected"][0]["index"], 1);
+    assert_eq!(body["rejected"][0]["item"], 1);
     assert!(
         body["rejected"][0]["reason"]
             .as_str()

@@ -158,17 +158,17 @@ fn preflights_allow_what_the_browser_asks_and_errors_carry_cors() {
     assert_eq!(options.status, 405);
     assert_eq!(cors_origin(&options), None);
 
-    // Each failed request is one line on stderr; the summary counts them by status.
-    let log = server.log();
-    assert!(
-        log.contains("usercom serve: POST /v1/t 403: unknown API key"),
-        "{log}"
-    );
-    assert!(
-        log.contains("usercom serve: POST /v1/t 400: track without"),
-        "{log}"
-    );
+    // Each failed request is one line on stderr (written once the answer is sent, so
+    // read after the server stopped); the summary counts them by status.
     let stopped = server.stop_log();
+    assert!(
+        stopped.contains("usercom serve: POST /v1/t 403: unknown API key"),
+        "{stopped}"
+    );
+    assert!(
+        stopped.contains("usercom serve: POST /v1/t 400: track without"),
+        "{stopped}"
+    );
     assert!(
         stopped.contains("failed requests: 400 x1, 403 x1, 405 x1"),
         "{stopped}"

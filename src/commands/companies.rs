@@ -3,16 +3,13 @@
 use anyhow::Result;
 use chrono::Utc;
 use clap::{Args, Subcommand};
-use serde::Serialize;
 
-use super::users::{TABLE_LIMIT, effective_limit, plain, print_count, usage};
-use crate::Error;
-use crate::output::{
-    Format, ListFormat, ListSink, cell, print_json, print_text, table, terminal_safe,
-};
-use crate::semantics::attributes::{AttrType, Scope};
-use crate::semantics::filter::{Schema, predicate, sort_key};
-use crate::store::{CompanyQuery, CompanyView, Store};
+use super::lists::{ListControl, TABLE_LIMIT, print_count};
+use crate::api::companies::{self as api, CompanyFilter, FIELDS, cell_of};
+use crate::api::users::plain;
+use crate::output::{Format, ListFormat, ListSink, print_json, print_text, table, terminal_safe};
+use crate::semantics::attributes::Scope;
+use crate::store::{CompanyView, Store};
 
 #[derive(Debug, Subcommand)]
 pub enum CompaniesCommand {
@@ -37,90 +34,19 @@ Every filter given must hold. Examples:
   usercom companies list --where 'members>=2' --sort members:desc
   usercom companies list --where 'name~acme' --json
 
+FIELD in --where and --sort is a company field (group_id, name, employees, country, ...,
+members: the member count) or a company attribute; --sort defaults to groupId.
+
 A table shows the first 100 companies unless --limit or --all says otherwise; --json,
 --ndjson and --csv print every matching company unless --limit is given.";
 
 /// `companies list`: filters, order, limit, format.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ListArgs {
-    /// Only companies for whom EXPR holds (repeatable): FIELD OP VALUE with OP one of
-    /// = != > >= < <= ~ (contains, case-insensitive), or 'FIELD is null', 'FIELD is not
-    /// null'. FIELD is a company field (group_id, name, employees, country, ..., members:
-    /// the member count) or a company attribute; VALUE is read as the field's type.
-    #[arg(long = "where", value_name = "EXPR")]
-    pub filters: Vec<String>,
-    /// Order by a field or attribute (missing values last) [default: groupId].
-    #[arg(long, value_name = "FIELD[:desc]")]
-    pub sort: Option<String>,
-    /// At most N companies; 0 for all [default: 100 in a table, all with
-    /// --json/--ndjson/--csv].
-    #[arg(long, value_name = "N")]
-    pub limit: Option<u64>,
-    /// Every matching company (same as --limit 0).
-    #[arg(long, conflicts_with = "limit")]
-    pub all: bool,
-    /// Print only how many companies match.
-    #[arg(long, conflicts_with_all = ["sort", "limit", "all"])]
-    pub count: bool,
+    #[command(flatten)]
+    pub control: ListControl,
     #[command(flatten)]
     pub format: ListFormat,
-}
-
-/// A company as listed: the view and its member count.
-#[derive(Serialize)]
-struct CompanyRow<'a> {
-    #[serde(flatten)]
-    company: &'a CompanyView,
-    member_count: usize,
-}
-
-const FIELDS: [&str; 10] = [
-    "group_id",
-    "name",
-    "email",
-    "phone",
-    "description",
-    "address",
-    "employees",
-    "country",
-    "region",
-    "city",
-];
-
-impl CompanyView {
-    fn field(&self, name: &str) -> String {
-        match name {
-            "group_id" => self.group_id.clone(),
-            "name" => cell(self.name.as_deref()),
-            "email" => cell(self.email.as_deref()),
-            "phone" => cell(self.phone.as_deref()),
-            "description" => cell(self.description.as_deref()),
-            "address" => cell(self.address.as_deref()),
-            "employees" => self.employees.as_ref().map(plain).unwrap_or_default(),
-            "country" => cell(self.country.as_deref()),
-            "region" => cell(self.region.as_deref()),
-            "city" => cell(self.city.as_deref()),
-            "members" => self.members.len().to_string(),
-            "member_ids" => self.members.join(" "),
-            "created_at" => self.created_at.clone(),
-            "updated_at" => self.updated_at.clone(),
-            other => other
-                .strip_prefix("attributes.")
-                .and_then(|a| self.attributes.get(a))
-                .map(plain)
-                .unwrap_or_default(),
-        }
-    }
-}
-
-/// CSV columns: every field, then one column per company attribute.
-fn csv_headers(attributes: &[(String, i64, AttrType)]) -> Vec<String> {
-    let mut headers: Vec<String> = FIELDS.map(String::from).to_vec();
-    headers.extend(["members", "member_ids", "created_at", "updated_at"].map(String::from));
-    let mut names: Vec<&String> = attributes.iter().map(|(name, _, _)| name).collect();
-    names.sort();
-    headers.extend(names.into_iter().map(|a| format!("attributes.{a}")));
-    headers
 }
 
 const TABLE_COLUMNS: [&str; 6] = [
@@ -136,13 +62,7 @@ pub fn run(cmd: CompaniesCommand, store: &Store, json: bool) -> Result<i32> {
     match cmd {
         CompaniesCommand::Explain(args) => return super::explain::run_company(args, store, json),
         CompaniesCommand::Show { group_id } => {
-            let Some(id) = store.company_ref(&group_id)? else {
-                return Err(Error::NotFound(format!(
-                    "no company with groupId {group_id:?} (see `usercom companies list`)"
-                ))
-                .into());
-            };
-            let company = store.company_view(id)?;
+            let company = api::detail(store, &group_id)?;
             if json {
                 print_json(&company)?;
             } else {
@@ -155,48 +75,35 @@ pub fn run(cmd: CompaniesCommand, store: &Store, json: bool) -> Result<i32> {
 }
 
 fn list(store: &Store, args: &ListArgs, json: bool) -> Result<()> {
-    let attributes = store.attribute_schema(Scope::Company)?;
-    let schema = Schema::companies(attributes.clone());
-    let now = Utc::now();
-    let mut query = CompanyQuery {
-        predicates: args
-            .filters
-            .iter()
-            .map(|f| predicate(f, &schema, now).map_err(usage))
-            .collect::<Result<_>>()?,
-        sort: args
-            .sort
-            .as_deref()
-            .map(|s| sort_key(s, &schema).map_err(usage))
-            .transpose()?,
-        limit: None,
+    let filter = CompanyFilter {
+        filters: args.control.filters.clone(),
+        sort: args.control.sort.clone(),
     };
-    if args.count {
+    let mut query = api::company_query(store, &filter, Utc::now())?;
+    if args.control.count {
         return print_count(store.count_companies(&query)?, json);
     }
     let format = Format::for_list(json, &args.format);
-    let (limit, by_default) = effective_limit(args.limit, args.all, format);
-    query.limit = limit.map(|n| if by_default { n + 1 } else { n });
+    let (window, default_limit) = args.control.window(format);
+    query.limit = window.limit;
+    query.offset = window.offset;
     let headers = match format {
         Format::Table => TABLE_COLUMNS.map(String::from).to_vec(),
-        _ => csv_headers(&attributes),
+        _ => api::csv_headers(&store.attribute_schema(Scope::Company)?),
     };
-    let mut sink = ListSink::new(format, headers)?;
     let mut more = false;
-    store.for_each_company(&query, |company| {
-        if by_default && Some(sink.count() as u64) == limit {
-            more = true;
-            return Ok(());
-        }
-        let row = CompanyRow {
-            member_count: company.members.len(),
-            company: &company,
-        };
-        sink.push(&row, |headers| {
-            headers.iter().map(|h| company.field(h)).collect()
-        })
-    })?;
-    let shown = sink.finish()?;
+    let shown = api::write(
+        store,
+        &query,
+        format,
+        headers,
+        ListSink::stdout(),
+        |count| {
+            let cut = default_limit == Some(count as u64);
+            more |= cut;
+            cut
+        },
+    )?;
     if more {
         eprintln!(
             "{shown} companies shown (the first {TABLE_LIMIT}); more match (--limit N or --all \
@@ -212,7 +119,7 @@ fn list(store: &Store, args: &ListArgs, json: bool) -> Result<()> {
 fn print_company(c: &CompanyView) -> Result<()> {
     let mut t = table(&["field", "value"]);
     for f in FIELDS {
-        t.add_row(vec![f.to_string(), c.field(f)]);
+        t.add_row(vec![f.to_string(), cell_of(c, f)]);
     }
     t.add_row(vec!["created_at".to_string(), c.created_at.clone()]);
     t.add_row(vec!["updated_at".to_string(), c.updated_at.clone()]);

@@ -47,7 +47,7 @@ pub fn run(args: DemoArgs, db: Option<&Path>, json: bool) -> Result<i32> {
     }
     let store = Store::open(&path)?;
     let key = api_key::generate().map_err(|e| anyhow::anyhow!("no OS randomness: {e}"))?;
-    store.insert_key(Some("demo"), &key)?;
+    store.insert_key(Some("demo"), crate::store::KeyKind::Write, &key)?;
     eprintln!(
         "Created {} and API key {}…",
         path.display(),
@@ -59,7 +59,7 @@ pub fn run(args: DemoArgs, db: Option<&Path>, json: bool) -> Result<i32> {
     );
     let started = std::time::Instant::now();
     let mut inputs = vec![Input::from_reader("sample.ndjson", SAMPLE.as_bytes())];
-    let mut observer = CliObserver::new(false, None)?;
+    let mut observer = CliObserver::new(false, None)?.keep_in(&store);
     let summary = ingest_inputs(&store, &mut inputs, IngestOptions::default(), &mut observer)?;
     eprintln!("{}", describe(&summary, started.elapsed().as_secs_f64()));
     if json {
@@ -82,7 +82,7 @@ pub fn run(args: DemoArgs, db: Option<&Path>, json: bool) -> Result<i32> {
     eprintln!(
         "\nTry next:\n  usercom {db_flag} users show user-0001\n  usercom {db_flag} users show \
          user-from-anon --json\n  usercom {db_flag} companies show company-01\n  usercom {db_flag} \
-         events list --name 'Order Completed'\n  usercom {db_flag} attrs list\n  usercom {db_flag} \
+         events list --name 'Order Completed'\n  usercom {db_flag} rejections list\n  usercom {db_flag} status\n  usercom {db_flag} attrs list\n  usercom {db_flag} \
          keys create --name mine   # then: usercom {db_flag} ingest FILE --api-key KEY"
     );
     Ok(0)

@@ -35,8 +35,9 @@ history. Anonymous profiles merged in are listed with the event that merged them
 Events ingested before provenance was recorded show no writes.";
 
 pub fn run_user(args: ExplainArgs, store: &Store, json: bool) -> Result<i32> {
-    let id = super::users::resolve(store, &args.id)?;
-    let explanation = store.explain_user(id, args.name.as_deref(), args.history.max(1))?;
+    let id = crate::api::users::resolve(store, &args.id)?;
+    let explanation =
+        store.snapshot(|s| s.explain_user(id, args.name.as_deref(), args.history.max(1)))?;
     show(&explanation, args.name.as_deref(), json)
 }
 
@@ -48,7 +49,8 @@ pub fn run_company(args: ExplainArgs, store: &Store, json: bool) -> Result<i32> 
         ))
         .into());
     };
-    let explanation = store.explain_company(id, args.name.as_deref(), args.history.max(1))?;
+    let explanation =
+        store.snapshot(|s| s.explain_company(id, args.name.as_deref(), args.history.max(1)))?;
     show(&explanation, args.name.as_deref(), json)
 }
 

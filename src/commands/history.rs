@@ -4,12 +4,10 @@
 use anyhow::Result;
 use chrono::Utc;
 use clap::{Args, Subcommand, ValueEnum};
-use serde::Serialize;
-use serde::ser::SerializeMap;
 
-use super::users::{resolve, when};
-use crate::output::{Format, ListFormat, ListSink, Tabular, cell};
-use crate::store::{Bucket, EventRow, HistoryQuery, PageRow, StatRow, Store};
+use crate::api::history::{self as api, HistoryFilter, StatItem, history_query};
+use crate::output::{Format, ListFormat, ListSink};
+use crate::store::{Bucket, HistoryQuery, Store};
 
 #[derive(Debug, Subcommand)]
 pub enum EventsCommand {
@@ -157,80 +155,28 @@ impl From<PagesBy> for Bucket {
     }
 }
 
-impl Tabular for EventRow {
-    fn headers(_: &[Self]) -> Vec<String> {
-        [
-            "timestamp",
-            "user_id",
-            "anonymous_id",
-            "name",
-            "properties",
-            "message_id",
-        ]
-        .map(String::from)
-        .to_vec()
-    }
-    fn cells(&self, _: &[String]) -> Vec<String> {
-        vec![
-            self.timestamp.clone(),
-            cell(self.user_id.as_deref()),
-            cell(self.anonymous_id.as_deref()),
-            self.name.clone(),
-            self.properties.to_string(),
-            self.message_id.clone(),
-        ]
-    }
-}
-
-impl Tabular for PageRow {
-    fn headers(_: &[Self]) -> Vec<String> {
-        [
-            "timestamp",
-            "user_id",
-            "anonymous_id",
-            "name",
-            "url",
-            "title",
-            "message_id",
-        ]
-        .map(String::from)
-        .to_vec()
-    }
-    fn cells(&self, _: &[String]) -> Vec<String> {
-        vec![
-            self.timestamp.clone(),
-            cell(self.user_id.as_deref()),
-            cell(self.anonymous_id.as_deref()),
-            cell(self.name.as_deref()),
-            cell(self.url.as_deref()),
-            cell(self.title.as_deref()),
-            self.message_id.clone(),
-        ]
+impl Window {
+    fn filter(
+        &self,
+        user: Option<String>,
+        name: Option<String>,
+        url: Option<String>,
+    ) -> HistoryFilter {
+        HistoryFilter {
+            user,
+            name,
+            url,
+            since: self.since.clone(),
+            until: self.until.clone(),
+        }
     }
 }
 
 /// The store query for the shared flags.
-fn history_query(
-    store: &Store,
-    user: Option<String>,
-    window: &Window,
-    limit: Option<u64>,
-) -> Result<HistoryQuery> {
-    let now = Utc::now();
+fn query(store: &Store, filter: &HistoryFilter, limit: Option<u64>) -> Result<HistoryQuery> {
     Ok(HistoryQuery {
-        user_ref: user.map(|u| resolve(store, &u)).transpose()?,
-        since: window
-            .since
-            .as_deref()
-            .map(|t| when("--since", t, now).map(|w| w.since()))
-            .transpose()?,
-        until: window
-            .until
-            .as_deref()
-            .map(|t| when("--until", t, now).map(|w| w.until()))
-            .transpose()?,
         limit: limit.filter(|&n| n > 0),
-        ..HistoryQuery::default()
+        ..history_query(store, filter, Utc::now())?
     })
 }
 
@@ -243,14 +189,10 @@ pub fn run_events(cmd: EventsCommand, store: &Store, json: bool) -> Result<i32> 
             limit,
             format,
         } => {
-            let query = HistoryQuery {
-                name,
-                ..history_query(store, user, &window, limit)?
-            };
+            let query = query(store, &window.filter(user, name, None), limit)?;
             let format = Format::for_list(json, &format);
-            let mut sink = ListSink::new(format, EventRow::headers(&[]))?;
-            store.for_each_event(&query, |row| sink.push(&row, |h| row.cells(h)))?;
-            footer(sink.finish()?, format, "event", "events");
+            let n = api::write_events(store, &query, format, ListSink::stdout())?;
+            footer(n, format, "event", "events");
         }
         EventsCommand::Stats {
             by,
@@ -260,12 +202,9 @@ pub fn run_events(cmd: EventsCommand, store: &Store, json: bool) -> Result<i32> 
             limit,
             format,
         } => {
-            let query = HistoryQuery {
-                name,
-                ..history_query(store, user, &window, limit)?
-            };
-            let rows = store.event_stats(by.into(), &query)?;
-            print_stats(by.into(), &rows, Format::for_list(json, &format), "events")?;
+            let query = query(store, &window.filter(user, name, None), limit)?;
+            let items = api::stats(store, false, by.into(), &query)?;
+            print_stats(by.into(), &items, Format::for_list(json, &format), "events")?;
         }
     }
     Ok(0)
@@ -280,14 +219,10 @@ pub fn run_pages(cmd: PagesCommand, store: &Store, json: bool) -> Result<i32> {
             limit,
             format,
         } => {
-            let query = HistoryQuery {
-                url: url.map(|u| u.to_lowercase()),
-                ..history_query(store, user, &window, limit)?
-            };
+            let query = query(store, &window.filter(user, None, url), limit)?;
             let format = Format::for_list(json, &format);
-            let mut sink = ListSink::new(format, PageRow::headers(&[]))?;
-            store.for_each_page(&query, |row| sink.push(&row, |h| row.cells(h)))?;
-            footer(sink.finish()?, format, "page view", "page views");
+            let n = api::write_pages(store, &query, format, ListSink::stdout())?;
+            footer(n, format, "page view", "page views");
         }
         PagesCommand::Stats {
             by,
@@ -297,14 +232,11 @@ pub fn run_pages(cmd: PagesCommand, store: &Store, json: bool) -> Result<i32> {
             limit,
             format,
         } => {
-            let query = HistoryQuery {
-                url: url.map(|u| u.to_lowercase()),
-                ..history_query(store, user, &window, limit)?
-            };
-            let rows = store.page_stats(by.into(), &query)?;
+            let query = query(store, &window.filter(user, None, url), limit)?;
+            let items = api::stats(store, true, by.into(), &query)?;
             print_stats(
                 by.into(),
-                &rows,
+                &items,
                 Format::for_list(json, &format),
                 "page views",
             )?;
@@ -319,46 +251,11 @@ fn footer(n: usize, format: Format, one: &str, many: &str) {
     }
 }
 
-/// A bucket as JSON: `{<by>: key, count, users, first, last}`, in that order.
-struct StatJson<'a> {
-    key: &'static str,
-    row: &'a StatRow,
-}
-
-impl Serialize for StatJson<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(5))?;
-        map.serialize_entry(self.key, &self.row.key)?;
-        map.serialize_entry("count", &self.row.count)?;
-        map.serialize_entry("users", &self.row.users)?;
-        map.serialize_entry("first", &self.row.first)?;
-        map.serialize_entry("last", &self.row.last)?;
-        map.end()
-    }
-}
-
 /// Aggregates: `{<by>, count, users, first, last}` per bucket.
-fn print_stats(by: Bucket, rows: &[StatRow], format: Format, noun: &str) -> Result<()> {
-    let key = by.as_str();
-    let headers: Vec<String> = [key, "count", "users", "first", "last"]
-        .map(String::from)
-        .to_vec();
-    let mut sink = ListSink::new(format, headers)?;
-    for row in rows {
-        let object = StatJson { key, row };
-        sink.push(&object, |_| {
-            vec![
-                cell(row.key.as_deref()),
-                row.count.to_string(),
-                row.users.to_string(),
-                row.first.clone(),
-                row.last.clone(),
-            ]
-        })?;
-    }
-    let n = sink.finish()?;
+fn print_stats(by: Bucket, items: &[StatItem], format: Format, noun: &str) -> Result<()> {
+    let n = api::write_stats(items, by, format, ListSink::stdout())?;
     if format == Format::Table {
-        let total: i64 = rows.iter().map(|r| r.count).sum();
+        let total: i64 = items.iter().map(|i| i.row.count).sum();
         eprintln!(
             "{n} {}, {total} {noun}",
             if n == 1 { "row" } else { "rows" }

@@ -18,7 +18,7 @@ use crate::ingest::{
 };
 use crate::output::{print_json, terminal_safe};
 use crate::semantics::api_key::{KeyHolder, refusal};
-use crate::store::{DEFAULT_CACHE_MIB, KeyStatus, Store};
+use crate::store::{DEFAULT_CACHE_MIB, KeyStatus, NewRejection, RejectionOutcome, Store, now_text};
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
@@ -74,20 +74,21 @@ pub fn authorize(store: &Store, key: &str) -> Result<()> {
     }
 }
 
-/// Prints rejections and ignored values to stderr (the first few) and appends
-/// rejections to the rejects file.
-pub struct CliObserver {
+/// Prints rejections and ignored values to stderr (the first few), appends rejections
+/// to the rejects file, and keeps rejected and skipped events in the database.
+pub struct CliObserver<'s> {
     quiet: bool,
     printed: usize,
     rejects: Option<(PathBuf, BufWriter<File>)>,
     progress: Option<ProgressBar>,
+    keep: Option<&'s Store>,
 }
 
 /// Per-line messages printed before the rest are only counted.
 const PRINTED_MESSAGES: usize = 20;
 
-impl CliObserver {
-    pub fn new(quiet: bool, rejects: Option<PathBuf>) -> Result<CliObserver> {
+impl<'s> CliObserver<'s> {
+    pub fn new(quiet: bool, rejects: Option<PathBuf>) -> Result<CliObserver<'s>> {
         let rejects = match rejects {
             Some(path) => {
                 let file = OpenOptions::new()
@@ -104,6 +105,30 @@ impl CliObserver {
             printed: 0,
             rejects,
             progress: None,
+            keep: None,
+        })
+    }
+
+    /// Keeps every rejected and skipped event in `store` (`usercom rejections list`).
+    pub fn keep_in(mut self, store: &'s Store) -> CliObserver<'s> {
+        self.keep = Some(store);
+        self
+    }
+
+    fn keep(&self, r: &Rejection, raw: &[u8], outcome: RejectionOutcome) -> Result<()> {
+        let Some(store) = self.keep else {
+            return Ok(());
+        };
+        store.insert_rejection(&NewRejection {
+            received_at: &now_text(),
+            outcome,
+            source: &r.source,
+            line: Some(r.line),
+            item: r.item,
+            remote: None,
+            reason: &r.reason,
+            raw,
+            truncated: r.truncated,
         })
     }
 
@@ -136,8 +161,13 @@ impl CliObserver {
     }
 }
 
-impl Observer for CliObserver {
+impl Observer for CliObserver<'_> {
+    fn skipped(&mut self, r: &Rejection, raw: &[u8]) -> Result<()> {
+        self.keep(r, raw, RejectionOutcome::Skipped)
+    }
+
     fn rejected(&mut self, r: &Rejection, raw: &[u8]) -> Result<()> {
+        self.keep(r, raw, RejectionOutcome::Rejected)?;
         let item = r.item.map(|i| format!(" item {i}")).unwrap_or_default();
         self.say(format!(
             "{}:{}{item}: rejected: {}",
@@ -198,7 +228,7 @@ pub fn ingest_inputs(
     store: &Store,
     inputs: &mut [Input],
     options: IngestOptions,
-    observer: &mut CliObserver,
+    observer: &mut CliObserver<'_>,
 ) -> Result<Summary> {
     let total = inputs.iter().map(|i| i.size).sum::<Option<u64>>();
     observer.progress = progress_bar(total, observer.quiet);
@@ -233,7 +263,7 @@ pub fn run(args: IngestArgs, store: &Store, json: bool) -> Result<i32> {
         provenance: !args.no_provenance,
         ..IngestOptions::default()
     };
-    let mut observer = CliObserver::new(args.quiet, args.rejects.clone())?;
+    let mut observer = CliObserver::new(args.quiet, args.rejects.clone())?.keep_in(store);
     let started = Instant::now();
     let summary = ingest_inputs(store, &mut inputs, options, &mut observer)?;
     let elapsed = started.elapsed().as_secs_f64();

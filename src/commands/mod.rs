@@ -4,12 +4,16 @@ mod attrs;
 mod companies;
 mod demo;
 mod domains;
+mod expect;
 mod explain;
 mod history;
 mod ingest;
 mod keys;
+mod lists;
+mod rejections;
 mod serve;
 mod snapshot;
+mod status;
 mod users;
 
 use std::path::{Path, PathBuf};
@@ -71,6 +75,18 @@ pub enum Command {
     /// Manage trusted domains (none configured: every domain is allowed).
     #[command(subcommand)]
     Domains(domains::DomainsCommand),
+    /// Rejected and skipped events, kept with where they came from and why.
+    #[command(subcommand)]
+    Rejections(rejections::RejectionsCommand),
+    /// Wait until a user or company is as a test expects (exit 0), else show the
+    /// difference (exit 1).
+    #[command(subcommand)]
+    Expect(expect::ExpectCommand),
+    /// What the database holds at a glance: users, companies, events, rejections, keys.
+    Status,
+    /// Delete every user, company, event, page view, kept rejection and remembered
+    /// messageId; keys, trusted domains and attribute definitions stay.
+    Reset(status::ResetArgs),
     /// Serve Segment's HTTP Tracking API (/v1/identify, /v1/track, /v1/batch, ...).
     Serve(serve::ServeArgs),
     /// The whole state (users, companies, attribute definitions) as canonical JSON.
@@ -108,6 +124,10 @@ pub fn run() -> Result<i32> {
         Command::Attrs(cmd) => attrs::run(cmd, &open()?, json),
         Command::Keys(cmd) => keys::run(cmd, &open()?, json),
         Command::Domains(cmd) => domains::run(cmd, &open()?, json),
+        Command::Rejections(cmd) => rejections::run(cmd, &open()?, json),
+        Command::Expect(cmd) => expect::run(cmd, &open()?, json),
+        Command::Status => status::run_status(&open()?, json),
+        Command::Reset(args) => status::run_reset(args, &open()?, json),
         Command::Serve(args) => {
             serve::run(args, db.as_deref().unwrap_or(Path::new(DEFAULT_DB)), json)
         }

@@ -1,5 +1,6 @@
 //! `usercom serve`: Segment's HTTP Tracking API on the database.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -13,7 +14,8 @@ use crate::server::{self, Config, Report};
 #[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address and port to listen on. Loopback by default; any other address exposes
-    /// the API to whoever can reach it.
+    /// the API to whoever can reach it. Port 0 takes a free port: the first line on
+    /// stdout, `listening on http://ADDR:PORT`, says which.
     #[arg(long, default_value = "127.0.0.1:8787", value_name = "ADDR:PORT")]
     pub listen: SocketAddr,
 
@@ -45,6 +47,16 @@ pub struct ServeArgs {
     #[arg(long)]
     pub trust_proxy: bool,
 
+    /// The origin (scheme://host[:port]) of the one web page allowed to call the read
+    /// API, expect and reset from a browser (a test runner's page); none by default.
+    #[arg(long, value_name = "ORIGIN")]
+    pub cors_origin: Option<String>,
+
+    /// Let `POST /v1/reset` (admin key) empty the database: users, companies, events,
+    /// page views, rejections and remembered messageIds. For throw-away test databases.
+    #[arg(long)]
+    pub allow_reset: bool,
+
     /// Threads for HTTP (default: the number of cores); one more thread writes.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub threads: Option<u16>,
@@ -69,6 +81,8 @@ pub fn run(args: ServeArgs, db: &Path, json: bool) -> Result<i32> {
         threads,
         cache_mib: args.cache_mb,
         trust_proxy: args.trust_proxy,
+        cors_origin: args.cors_origin.clone(),
+        allow_reset: args.allow_reset,
         request_timeout: Duration::try_from_secs_f64(args.request_timeout)
             .ok()
             .filter(|d| !d.is_zero())
@@ -85,8 +99,13 @@ pub fn run(args: ServeArgs, db: &Path, json: bool) -> Result<i32> {
     }
     let started = Instant::now();
     let report = server::run(config, |addr| {
+        // The first line on stdout, at once: a script that started the server on port 0
+        // reads the port it got from it.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on http://{addr}");
+        let _ = out.flush();
         eprintln!(
-            "usercom serve: listening on http://{addr} (database {}); SIGINT or SIGTERM stops",
+            "usercom serve: database {}; SIGINT or SIGTERM stops",
             db.display()
         );
     })?;

@@ -51,7 +51,7 @@ pub struct DiffArgs {
 }
 
 pub fn run_snapshot(args: SnapshotArgs, db: &Path) -> Result<i32> {
-    let snapshot = Store::open_read_only(db)?.snapshot(args.with_times)?;
+    let snapshot = Store::open_read_only(db)?.state_snapshot(args.with_times)?;
     let text = snapshot.to_canonical_json();
     match &args.out {
         Some(out) => std::fs::write(out, text)
@@ -93,7 +93,7 @@ fn load(path: &Path, with_times: bool) -> Result<Snapshot> {
         drop(file);
         let store = Store::open_read_only(path)?;
         return store
-            .snapshot(with_times)
+            .state_snapshot(with_times)
             .map_err(|e| unreadable(format!("{e:#}")).into());
     }
     let mut text = String::from_utf8_lossy(&head[..n]).into_owned();

@@ -1,15 +1,14 @@
 //! `usercom users`: user profiles.
 
 use anyhow::Result;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use clap::{Args, Subcommand};
-use serde::Serialize;
 
-use crate::Error;
+use super::lists::{ListControl, print_count};
+use crate::api::users::{self as api, UserFilter, cell_of, plain};
 use crate::output::{Format, ListFormat, ListSink, cell, print_json, print_text, table};
-use crate::semantics::attributes::{AttrType, Scope};
-use crate::semantics::filter::{FilterError, Schema, When, parse_when, predicate, sort_key};
-use crate::store::{EventCondition, EventRow, HistoryQuery, PageRow, Store, UserQuery, UserView};
+use crate::semantics::attributes::Scope;
+use crate::store::{EventRow, PageRow, Store, UserView};
 
 #[derive(Debug, Subcommand)]
 pub enum UsersCommand {
@@ -19,7 +18,7 @@ pub enum UsersCommand {
         id: String,
         /// How many latest events and page views to show.
         #[arg(long, default_value_t = 10)]
-        recent: usize,
+        recent: u64,
     },
     /// List users, optionally filtered by fields, attributes, events and page views.
     #[command(long_about = LIST_ABOUT)]
@@ -40,24 +39,18 @@ Every filter given must hold. Examples:
   usercom users list --seen-since 7d --sort last_seen:desc --limit 20
   usercom users list --ndjson > users.ndjson      # every user, every field and attribute
 
+FIELD in --where and --sort is a profile field (user_id, email, first_name, country,
+page_views, last_seen, created_at, ...) or a custom attribute; --sort defaults to userId.
+
 A table shows the first 100 users unless --limit or --all says otherwise (stderr says
 when more matched); --json, --ndjson and --csv print every matching user unless --limit
 is given.";
 
-/// The number of users a table shows when no --limit is given.
-pub const TABLE_LIMIT: u64 = 100;
-
 /// `users list`: filters, order, limit, format.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ListArgs {
-    /// Only users for whom EXPR holds (repeatable). EXPR is FIELD OP VALUE with OP one of
-    /// = != > >= < <= ~ (contains, case-insensitive), or 'FIELD is null', 'FIELD is not
-    /// null'. FIELD is a profile field (email, country, page_views, last_seen, ...) or a
-    /// custom attribute (attributes.NAME when a field has the same name); VALUE is read as
-    /// the field's type: a number, true/false, or for dates an ISO date/time or a relative
-    /// time (30d). != also matches users without a value.
-    #[arg(long = "where", value_name = "EXPR")]
-    pub filters: Vec<String>,
+    #[command(flatten)]
+    pub control: ListControl,
     /// Only users who did this event (track call; repeatable), within --since/--until,
     /// at least --at-least times.
     #[arg(long, value_name = "EVENT")]
@@ -88,35 +81,38 @@ pub struct ListArgs {
     /// Only users last seen (page view) at or after this time: ISO date/time or relative.
     #[arg(long, value_name = "WHEN")]
     pub seen_since: Option<String>,
-    /// Order by a field or custom attribute (missing values last) [default: userId].
-    #[arg(long, value_name = "FIELD[:desc]")]
-    pub sort: Option<String>,
-    /// At most N users; 0 for all [default: 100 in a table, all with --json/--ndjson/--csv].
-    #[arg(long, value_name = "N")]
-    pub limit: Option<u64>,
-    /// Every matching user (same as --limit 0).
-    #[arg(long, conflicts_with = "limit")]
-    pub all: bool,
-    /// Print only how many users match.
-    #[arg(long, conflicts_with_all = ["sort", "limit", "all", "columns"])]
-    pub count: bool,
     /// The table's or CSV's columns, comma-separated: profile fields, custom attributes,
     /// name (first and last), companies, attributes (all custom attributes in one cell),
     /// attribute_count [default in a table: user_id, email, name, last_seen, page_views,
     /// companies, attribute_count; JSON always has every field].
-    #[arg(long, value_name = "COLUMNS", value_delimiter = ',')]
+    #[arg(
+        long,
+        value_name = "COLUMNS",
+        value_delimiter = ',',
+        conflicts_with = "count"
+    )]
     pub columns: Vec<String>,
     #[command(flatten)]
     pub format: ListFormat,
 }
 
-/// `users show --json`: the profile and its latest activity.
-#[derive(Serialize)]
-struct UserDetail<'a> {
-    #[serde(flatten)]
-    user: &'a UserView,
-    recent_events: Vec<EventRow>,
-    recent_pages: Vec<PageRow>,
+impl ListArgs {
+    /// The filter as the query layer takes it.
+    pub fn filter(&self) -> UserFilter {
+        UserFilter {
+            filters: self.control.filters.clone(),
+            did: self.did.clone(),
+            not_did: self.not_did.clone(),
+            since: self.since.clone(),
+            until: self.until.clone(),
+            at_least: self.at_least,
+            visited: self.visited.clone(),
+            not_visited: self.not_visited.clone(),
+            in_company: self.in_company.clone(),
+            seen_since: self.seen_since.clone(),
+            sort: self.control.sort.clone(),
+        }
+    }
 }
 
 /// The columns of the `users list` table unless `--columns` says otherwise (JSON and
@@ -131,270 +127,15 @@ const TABLE_COLUMNS: [&str; 7] = [
     "attribute_count",
 ];
 
-/// CSV columns: every profile field, then one column per custom attribute
-/// (`attributes.NAME`), whether or not any listed user has a value.
-fn csv_headers(attributes: &[(String, i64, AttrType)]) -> Vec<String> {
-    let mut headers: Vec<String> = vec!["user_id".into()];
-    headers.extend(self_fields().map(String::from));
-    headers.extend(
-        [
-            "page_views",
-            "last_seen",
-            "companies",
-            "created_at",
-            "updated_at",
-        ]
-        .map(String::from),
-    );
-    let mut names: Vec<&String> = attributes.iter().map(|(name, _, _)| name).collect();
-    names.sort();
-    headers.extend(names.into_iter().map(|a| format!("attributes.{a}")));
-    headers
-}
-
-/// `--columns`: each a field, a pseudo-column, or a custom attribute (as
-/// `attributes.NAME`).
-fn columns(wanted: &[String], attributes: &[(String, i64, AttrType)]) -> Result<Vec<String>> {
-    let known: Vec<&str> = ["user_id"]
-        .into_iter()
-        .chain(self_fields())
-        .chain([
-            "page_views",
-            "last_seen",
-            "created_at",
-            "updated_at",
-            "name",
-            "companies",
-            "attributes",
-            "attribute_count",
-        ])
-        .collect();
-    let is_attribute = |name: &str| attributes.iter().any(|(a, _, _)| a == name);
-    wanted
-        .iter()
-        .map(|column| {
-            let column = column.trim();
-            if known.contains(&column)
-                || column.strip_prefix("attributes.").is_some_and(is_attribute)
-            {
-                Ok(column.to_string())
-            } else if is_attribute(column) {
-                Ok(format!("attributes.{column}"))
-            } else {
-                Err(Error::Usage(format!(
-                    "--columns: unknown column {column:?}: use profile fields ({}), custom \
-                     attributes (see `usercom attrs list --scope user`), name, companies, \
-                     attributes or attribute_count",
-                    known[..known.len() - 4].join(", ")
-                ))
-                .into())
-            }
-        })
-        .collect()
-}
-
-impl UserView {
-    /// One CSV or table cell.
-    fn cell(&self, header: &str) -> String {
-        match header {
-            "user_id" => cell(self.user_id.as_deref()),
-            "page_views" => self.page_views.to_string(),
-            "last_seen" => cell(self.last_seen.as_deref()),
-            "companies" => self.companies.join(" "),
-            "created_at" => self.created_at.clone(),
-            "updated_at" => self.updated_at.clone(),
-            "attributes" => self
-                .attributes
-                .iter()
-                .map(|(k, v)| format!("{k}={}", plain(v)))
-                .collect::<Vec<_>>()
-                .join(" "),
-            "attribute_count" => self.attributes.len().to_string(),
-            "name" => [self.first_name.as_deref(), self.last_name.as_deref()]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" "),
-            other => match other.strip_prefix("attributes.") {
-                Some(attr) => self.attributes.get(attr).map(plain).unwrap_or_default(),
-                None => self
-                    .fields()
-                    .iter()
-                    .find(|(f, _)| f.name() == other)
-                    .map(|(_, v)| cell(*v))
-                    .unwrap_or_default(),
-            },
-        }
-    }
-}
-
-fn self_fields() -> impl Iterator<Item = &'static str> {
-    crate::semantics::profile::UserField::ALL
-        .into_iter()
-        .map(|f| f.name())
-}
-
-/// A JSON value as plain text (strings without quotes).
-pub(crate) fn plain(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
-/// The profile's row id, or a NotFound error that says what was looked for.
-pub(crate) fn resolve(store: &Store, id: &str) -> Result<i64> {
-    store.find_user(id)?.ok_or_else(|| {
-        Error::NotFound(format!(
-            "no user with userId, anonymousId or email {id:?} (see `usercom users list`)"
-        ))
-        .into()
-    })
-}
-
-/// A filter problem is a usage error (exit 2).
-pub(crate) fn usage(e: FilterError) -> anyhow::Error {
-    Error::Usage(e.0).into()
-}
-
-/// A time given to `flag`, or a usage error that names the flag.
-pub(crate) fn when(flag: &str, text: &str, now: DateTime<Utc>) -> Result<When> {
-    parse_when(text, now).map_err(|e| Error::Usage(format!("{flag}: {e}")).into())
-}
-
-/// The limit to query and whether it is the table's default (so that stderr can say
-/// when more matched): `--all` and `--limit 0` mean none.
-pub(crate) fn effective_limit(
-    limit: Option<u64>,
-    all: bool,
-    format: Format,
-) -> (Option<u64>, bool) {
-    match (all, limit) {
-        (true, _) | (false, Some(0)) => (None, false),
-        (false, Some(n)) => (Some(n), false),
-        (false, None) if format == Format::Table => (Some(TABLE_LIMIT), true),
-        (false, None) => (None, false),
-    }
-}
-
-/// Prints `n` as the whole output (`--count`).
-pub(crate) fn print_count(n: u64, json: bool) -> Result<()> {
-    if json {
-        print_json(&serde_json::json!({ "count": n }))
-    } else {
-        print_text(n)
-    }
-}
-
-/// Builds the store query from the command line, checking every name and value.
-fn user_query(store: &Store, args: &ListArgs, now: DateTime<Utc>) -> Result<UserQuery> {
-    let schema = Schema::users(store.attribute_schema(Scope::User)?);
-    let predicates = args
-        .filters
-        .iter()
-        .map(|f| predicate(f, &schema, now).map_err(usage))
-        .collect::<Result<Vec<_>>>()?;
-    if args.did.is_empty() && args.not_did.is_empty() {
-        for (flag, given) in [
-            ("--since", args.since.is_some()),
-            ("--until", args.until.is_some()),
-            ("--at-least", args.at_least.is_some()),
-        ] {
-            if given {
-                return Err(Error::Usage(format!(
-                    "{flag} qualifies --did or --not-did; give one (for last_seen use \
-                     --seen-since or --where 'last_seen>=...')"
-                ))
-                .into());
-            }
-        }
-    }
-    let since = args
-        .since
-        .as_deref()
-        .map(|t| when("--since", t, now))
-        .transpose()?;
-    let until = args
-        .until
-        .as_deref()
-        .map(|t| when("--until", t, now))
-        .transpose()?;
-    let condition = |name: &String| -> Result<EventCondition> {
-        if !store.event_recorded(name)? {
-            eprintln!("warning: no event named {name:?} has been recorded");
-        }
-        Ok(EventCondition {
-            name: name.clone(),
-            since: since.map(|w| w.since()),
-            until: until.map(|w| w.until()),
-            at_least: args.at_least.unwrap_or(1),
-        })
-    };
-    let in_company = args
-        .in_company
-        .iter()
-        .map(|g| {
-            store.company_ref(g)?.ok_or_else(|| {
-                Error::NotFound(format!(
-                    "--in-company: no company with groupId {g:?} (see `usercom companies list`)"
-                ))
-                .into()
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let lower = |v: &Vec<String>| v.iter().map(|s| s.to_lowercase()).collect();
-    Ok(UserQuery {
-        predicates,
-        did: args.did.iter().map(condition).collect::<Result<_>>()?,
-        not_did: args.not_did.iter().map(condition).collect::<Result<_>>()?,
-        visited: lower(&args.visited),
-        not_visited: lower(&args.not_visited),
-        in_company,
-        seen_since: args
-            .seen_since
-            .as_deref()
-            .map(|t| when("--seen-since", t, now).map(|w| w.since()))
-            .transpose()?,
-        sort: args
-            .sort
-            .as_deref()
-            .map(|s| sort_key(s, &schema).map_err(usage))
-            .transpose()?,
-        limit: None,
-    })
-}
-
 pub fn run(cmd: UsersCommand, store: &Store, json: bool) -> Result<i32> {
     match cmd {
         UsersCommand::Explain(args) => return super::explain::run_user(args, store, json),
         UsersCommand::Show { id, recent } => {
-            let user_ref = resolve(store, &id)?;
-            let user = store.user_view(user_ref)?;
-            // The latest activity, through the user's index (newest first).
-            let latest = HistoryQuery {
-                user_ref: Some(user_ref),
-                limit: Some(recent as u64),
-                newest_first: true,
-                ..HistoryQuery::default()
-            };
-            let mut recent_events = Vec::new();
-            store.for_each_event(&latest, |e| {
-                recent_events.push(e);
-                Ok(())
-            })?;
-            let mut recent_pages = Vec::new();
-            store.for_each_page(&latest, |p| {
-                recent_pages.push(p);
-                Ok(())
-            })?;
+            let detail = api::detail(store, &id, recent)?;
             if json {
-                print_json(&UserDetail {
-                    user: &user,
-                    recent_events,
-                    recent_pages,
-                })?;
+                print_json(&detail)?;
             } else {
-                print_user(&user, &recent_events, &recent_pages)?;
+                print_user(&detail.user, &detail.recent_events, &detail.recent_pages)?;
             }
         }
         UsersCommand::List(args) => list(store, &args, json)?,
@@ -403,19 +144,27 @@ pub fn run(cmd: UsersCommand, store: &Store, json: bool) -> Result<i32> {
 }
 
 fn list(store: &Store, args: &ListArgs, json: bool) -> Result<()> {
-    let mut query = user_query(store, args, Utc::now())?;
-    if args.count {
+    let checked = api::user_query(store, &args.filter(), Utc::now())?;
+    for warning in &checked.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let mut query = checked.query;
+    if args.control.count {
         return print_count(store.count_users(&query)?, json);
     }
     let format = Format::for_list(json, &args.format);
-    let (limit, by_default) = effective_limit(args.limit, args.all, format);
-    // One more than shown tells whether the default limit cut the list.
-    query.limit = limit.map(|n| if by_default { n + 1 } else { n });
+    let (window, default_limit) = args.control.window(format);
+    query.limit = window.limit;
+    query.offset = window.offset;
+    if args.columns.is_empty() && format != Format::Table {
+        api::write(store, &query, format, ListSink::stdout())?;
+        return Ok(());
+    }
     let attributes = store.attribute_schema(Scope::User)?;
     let headers = match format {
-        _ if !args.columns.is_empty() => columns(&args.columns, &attributes)?,
+        _ if !args.columns.is_empty() => api::columns(&args.columns, &attributes)?,
         Format::Table => TABLE_COLUMNS.map(String::from).to_vec(),
-        _ => csv_headers(&attributes),
+        _ => api::csv_headers(&attributes),
     };
     // Anonymous profiles show their anonymousId, in brackets, in the table's user_id.
     let anonymous_in_brackets = format == Format::Table && headers[0] == "user_id";
@@ -430,12 +179,12 @@ fn list(store: &Store, args: &ListArgs, json: bool) -> Result<()> {
     sink.table_labels(labels);
     let mut more = false;
     store.for_each_user(&query, |user| {
-        if by_default && Some(sink.count() as u64) == limit {
+        if default_limit == Some(sink.count() as u64) {
             more = true;
             return Ok(());
         }
         sink.push(&user, |headers| {
-            let mut row: Vec<String> = headers.iter().map(|h| user.cell(h)).collect();
+            let mut row: Vec<String> = headers.iter().map(|h| cell_of(&user, h)).collect();
             if anonymous_in_brackets && row[0].is_empty() {
                 row[0] = format!("({})", user.display_id());
             }

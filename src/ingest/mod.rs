@@ -487,6 +487,14 @@ impl<'a> Ingestor<'a> {
             }
             Ok(Decoded::Skipped(reason)) => {
                 self.summary.add_skipped(&reason);
+                let skipped = Rejection {
+                    source: loc.source.to_string(),
+                    line: loc.line,
+                    item: loc.item,
+                    reason: reason.clone(),
+                    truncated: false,
+                };
+                self.observer.skipped(&skipped, raw)?;
                 return Ok(Outcome::Skipped(reason));
             }
             Err(reason) => {

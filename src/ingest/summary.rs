@@ -114,6 +114,11 @@ pub trait Observer {
     /// `raw` is the rejected input, verbatim.
     fn rejected(&mut self, rejection: &Rejection, raw: &[u8]) -> anyhow::Result<()>;
     fn ignored(&mut self, ignored: &IgnoredValue);
+    /// An event of a call type this destination does not take (alias, screen); the
+    /// reason says which. `raw` is the event, verbatim.
+    fn skipped(&mut self, _skipped: &Rejection, _raw: &[u8]) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
 
 /// An observer that only counts (the summary has the rest).

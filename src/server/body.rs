@@ -18,12 +18,39 @@ pub const MAX_BATCH_BYTES: usize = 500 * 1024;
 /// The reason the pipeline gives an item that is not an object.
 const NOT_AN_OBJECT: &str = "not a JSON object (expected an event)";
 
-/// A request's events for the writer, the items refused here (position, reason) and
-/// the `writeKey` of the body, if any.
+/// A request's events for the writer, the items refused here and the `writeKey` of
+/// the body, if any.
 pub struct Parsed {
     pub payload: Payload,
-    pub refused: Vec<(usize, String)>,
+    pub refused: Vec<Refused>,
     pub write_key: Option<String>,
+}
+
+/// A batch item refused before the pipeline: its position, why, and its text (kept
+/// with the rejections once the request's key is checked; only its start when over
+/// the per-event limit).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub item: usize,
+    pub reason: String,
+    pub raw: Bytes,
+    /// `raw` is only the start of the item.
+    pub truncated: bool,
+}
+
+impl Refused {
+    fn new(item: usize, reason: String, text: &str) -> Refused {
+        let mut end = text.len().min(crate::store::MAX_RAW_BYTES);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        Refused {
+            item,
+            reason,
+            raw: Bytes::copy_from_slice(&text.as_bytes()[..end]),
+            truncated: end < text.len(),
+        }
+    }
 }
 
 fn parse_error(body: &str, e: serde_json::Error) -> ApiError {
@@ -101,11 +128,11 @@ pub fn batch(body: &str, receipt: &Receipt<'_>) -> Result<Parsed, ApiError> {
     for (index, item) in items.into_iter().enumerate() {
         let text = item.get();
         if text.len() > MAX_EVENT_BYTES {
-            refused.push((index, too_large_event(text.len())));
+            refused.push(Refused::new(index, too_large_event(text.len()), text));
             continue;
         }
         let Ok(mut event) = Members::parse(text) else {
-            refused.push((index, NOT_AN_OBJECT.to_string()));
+            refused.push(Refused::new(index, NOT_AN_OBJECT.to_string(), text));
             continue;
         };
         stamp(&mut event, receipt, &shared, fresh_message_id);
@@ -172,9 +199,19 @@ mod tests {
         assert_eq!(items.len(), 1);
         assert_eq!(items[0].0, Some(0));
         assert_eq!(parsed.refused.len(), 2);
-        assert_eq!(parsed.refused[0].0, 1);
-        assert!(parsed.refused[0].1.contains("32 KB"));
-        assert_eq!(parsed.refused[1], (2, NOT_AN_OBJECT.to_string()));
+        assert_eq!(parsed.refused[0].item, 1);
+        assert!(parsed.refused[0].reason.contains("32 KB"));
+        assert_eq!(parsed.refused[0].raw.len(), crate::store::MAX_RAW_BYTES);
+        assert!(parsed.refused[0].truncated);
+        assert_eq!(
+            parsed.refused[1],
+            Refused {
+                item: 2,
+                reason: NOT_AN_OBJECT.to_string(),
+                raw: Bytes::from_static(b"3"),
+                truncated: false,
+            }
+        );
         for body in [r#"{"batch": {}}"#, r#"[]"#, r#"{"batch": [{}]"#, r#"{}"#] {
             assert!(batch(body, &receipt()).is_err(), "{body}");
         }

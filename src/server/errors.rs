@@ -181,7 +181,7 @@ pub fn answer(
         Value::Array(
             rejected
                 .iter()
-                .map(|(i, r)| json!({"index": i, "reason": r}))
+                .map(|(i, r)| json!({"item": i, "reason": r}))
                 .collect(),
         ),
     );

@@ -16,8 +16,10 @@ use serde::Serialize;
 use serde_json::json;
 use tokio::sync::oneshot;
 
-use super::body::{self, MAX_BATCH_BYTES, MAX_EVENT_BYTES, Parsed};
+use super::admin::{self, Admin};
+use super::body::{self, MAX_BATCH_BYTES, MAX_EVENT_BYTES, Parsed, Refused};
 use super::errors::{ApiError, answer, json_response, success};
+use super::kept::Source;
 use super::request::{
     basic_auth_key, called_host, client_ip, gzip_encoded, read_body, request_origin,
 };
@@ -38,6 +40,8 @@ pub struct State {
     pub trust_proxy: bool,
     /// The address the server listens on.
     pub local: SocketAddr,
+    /// The read API, expect and reset.
+    pub admin: Arc<Admin>,
 }
 
 /// Responses by status, for the shutdown summary.
@@ -116,6 +120,10 @@ pub async fn handle(
         }
         _ => path,
     };
+    let admin_origin = match &route {
+        Some(Route::Admin(_)) => state.admin.allowed_origin(request.headers()),
+        _ => None,
+    };
     let mut response = match serve(&state, peer, route.as_ref(), &logged_path, request).await {
         Ok(response) => response,
         Err(error) => {
@@ -130,6 +138,9 @@ pub async fn handle(
     };
     if route.as_ref().is_some_and(Route::cross_origin) {
         add_cors(&mut response);
+    }
+    if let Some(origin) = admin_origin {
+        admin::add_cors(&mut response, &origin);
     }
     state.stats.count(response.status());
     Ok(response)
@@ -162,6 +173,9 @@ async fn serve(
             "no endpoint {path}: the API has {ENDPOINTS}"
         )));
     };
+    if let Route::Admin(admin_route) = route {
+        return admin::serve(state.admin.clone(), admin_route, path, request).await;
+    }
     let method = request.method();
     match (route, method) {
         (Route::Health, &Method::GET | &Method::HEAD) => {
@@ -215,6 +229,7 @@ async fn serve(
         _ => body::batch(body, &receipt)?,
     };
     // The key is checked by the writer, against the database as it is then.
+    let key_in_header = header_key.is_some();
     let key = match (header_key, write_key) {
         (Some(key), _) => key,
         (None, Some(key)) if !key.trim().is_empty() => key.trim().to_string(),
@@ -225,24 +240,35 @@ async fn serve(
             ));
         }
     };
-    let applied = submit(state, key, payload, origin, received_at).await?;
-    answer(*route == Route::Batch, applied, refused)
+    let from = Source {
+        path: path.to_string(),
+        remote: ip,
+    };
+    let listed = refused.iter().map(|r| (r.item, r.reason.clone())).collect();
+    let key = (key, key_in_header);
+    let applied = submit(state, key, payload, origin, received_at, from, refused).await?;
+    answer(*route == Route::Batch, applied, listed)
 }
 
 /// Queues a request's events for the writer and waits for their commit.
 async fn submit(
     state: &State,
-    key: String,
+    (key, key_in_header): (String, bool),
     payload: Payload,
     origin: Option<String>,
     received_at: chrono::DateTime<Utc>,
+    source: Source,
+    refused: Vec<Refused>,
 ) -> Result<Applied, ApiError> {
     let (reply, answered) = oneshot::channel();
     let job = Job {
         key,
+        key_in_header,
         payload,
         origin,
         received_at,
+        source,
+        refused,
         reply,
     };
     state.jobs.send(job).map_err(|_| ApiError::unavailable())?;
@@ -256,9 +282,18 @@ async fn submit(
 
 /// 403 unless `key` is an active API key (the writer checks it, as for events).
 async fn check_key(state: &State, key: String) -> Result<(), ApiError> {
-    submit(state, key, Payload::Nothing, None, Utc::now())
-        .await
-        .map(drop)
+    // The settings path carries the key in the URL.
+    submit(
+        state,
+        (key, false),
+        Payload::Nothing,
+        None,
+        Utc::now(),
+        Source::default(),
+        Vec::new(),
+    )
+    .await
+    .map(drop)
 }
 
 #[cfg(test)]

@@ -5,6 +5,9 @@
 //!   batch into events, each stamped on receipt by [`stamp`]), [`settings`] (the
 //!   document analytics.js loads) and [`errors`] (the answers). Nothing there touches
 //!   the database.
+//! - [`admin`]: the read API, `POST /v1/expect` and `POST /v1/reset` (admin keys, the
+//!   `Host` check, their CORS), on read connections of their own; [`reads`] answers
+//!   them with the query layer ([`crate::api`]).
 //! - [`writer`]: one thread owns the [`Store`] and an [`Ingestor`](crate::ingest::Ingestor)
 //!   (the pipeline `usercom ingest` uses), checks each request's key and commits queued
 //!   requests in groups; a request is answered only after the commit that holds its
@@ -12,10 +15,13 @@
 //! - [`Checkpointer`]: copies the write-ahead log into the database file on a thread
 //!   of its own, so that commits only append to the log.
 
+mod admin;
 mod body;
 mod errors;
 mod http;
+mod kept;
 mod members;
+mod reads;
 mod request;
 mod routes;
 mod settings;
@@ -62,6 +68,10 @@ pub struct Config {
     /// Behind a proxy: the client's address is the right-most `X-Forwarded-For`
     /// address (and the host called is `X-Forwarded-Host`/`-Proto`).
     pub trust_proxy: bool,
+    /// The one origin whose pages may call the read API, expect and reset (CORS).
+    pub cors_origin: Option<String>,
+    /// `POST /v1/reset` empties the database (else 403).
+    pub allow_reset: bool,
 }
 
 /// What a run did.
@@ -163,6 +173,12 @@ pub fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<Report> {
         body_timeout: config.request_timeout,
         trust_proxy: config.trust_proxy,
         local: addr,
+        admin: Arc::new(admin::Admin::new(
+            config.db.clone(),
+            config.cors_origin.clone(),
+            config.allow_reset,
+            config.request_timeout,
+        )),
     });
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -17,12 +17,74 @@ pub enum Route {
     /// `/v1/projects/{writeKey}/settings`: the settings analytics.js loads at start.
     Settings(String),
     Health,
+    /// The read API, `expect` and reset: admin keys only, never cross-origin unless
+    /// `--cors-origin` names the page.
+    Admin(AdminRoute),
+}
+
+/// The routes of the read API (`GET`), `POST /v1/expect` and `POST /v1/reset`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminRoute {
+    /// `/v1/users/{userId, anonymousId or email}`.
+    User(String),
+    Users,
+    /// `/v1/companies/{groupId}`.
+    Company(String),
+    Companies,
+    Events,
+    Pages,
+    EventStats,
+    PageStats,
+    Rejections,
+    Status,
+    Expect,
+    Reset,
+}
+
+impl AdminRoute {
+    /// The method it takes.
+    pub fn method(&self) -> &'static str {
+        match self {
+            AdminRoute::Expect | AdminRoute::Reset => "POST",
+            _ => "GET",
+        }
+    }
+}
+
+fn admin_route(path: &str) -> Option<AdminRoute> {
+    Some(match path {
+        "/v1/users" => AdminRoute::Users,
+        "/v1/companies" => AdminRoute::Companies,
+        "/v1/events" => AdminRoute::Events,
+        "/v1/pages" => AdminRoute::Pages,
+        "/v1/stats/events" => AdminRoute::EventStats,
+        "/v1/stats/pages" => AdminRoute::PageStats,
+        "/v1/rejections" => AdminRoute::Rejections,
+        "/v1/status" => AdminRoute::Status,
+        "/v1/expect" => AdminRoute::Expect,
+        "/v1/reset" => AdminRoute::Reset,
+        _ => {
+            let one = |prefix: &str| {
+                path.strip_prefix(prefix)
+                    .filter(|id| !id.is_empty() && !id.contains('/'))
+                    .and_then(percent_decoded)
+            };
+            if let Some(id) = one("/v1/users/") {
+                AdminRoute::User(id)
+            } else {
+                AdminRoute::Company(one("/v1/companies/")?)
+            }
+        }
+    })
 }
 
 pub const ENDPOINTS: &str = "POST /v1/identify, /v1/track, /v1/page, /v1/group, \
                              /v1/screen, /v1/alias, /v1/batch, /v1/import (and the short \
                              forms /v1/i, /v1/t, /v1/p, /v1/g, /v1/s, /v1/a, /v1/b), GET \
-                             /v1/projects/{writeKey}/settings and GET /health";
+                             /v1/projects/{writeKey}/settings and GET /health; with an \
+                             admin key GET /v1/users[/{id}], /v1/companies[/{groupId}], \
+                             /v1/events, /v1/pages, /v1/stats/events, /v1/stats/pages, \
+                             /v1/rejections, /v1/status, POST /v1/expect and /v1/reset";
 
 pub fn route(path: &str) -> Option<Route> {
     let path = match path.strip_suffix('/') {
@@ -40,6 +102,9 @@ pub fn route(path: &str) -> Option<Route> {
         "/v1/m" => Route::Metrics,
         "/health" => Route::Health,
         _ => {
+            if let Some(admin) = admin_route(path) {
+                return Some(Route::Admin(admin));
+            }
             let key = path
                 .strip_prefix("/v1/projects/")?
                 .strip_suffix("/settings")?;
@@ -78,13 +143,15 @@ impl Route {
         match self {
             Route::Settings(_) => "GET, OPTIONS",
             Route::Health => "GET, HEAD",
+            Route::Admin(a) if a.method() == "GET" => "GET, OPTIONS",
             _ => "POST, OPTIONS",
         }
     }
 
-    /// Whether a web page on another origin calls it: CORS headers on every answer.
+    /// Whether a web page on any origin calls it: CORS headers on every answer. (The
+    /// admin routes answer only the origin `--cors-origin` names.)
     pub fn cross_origin(&self) -> bool {
-        !matches!(self, Route::Health)
+        !matches!(self, Route::Health | Route::Admin(_))
     }
 }
 
@@ -166,6 +233,24 @@ mod tests {
         assert_eq!(route("/"), None);
         assert_eq!(route("/v1/tracks"), None);
         assert_eq!(route("/v1/x"), None);
+        assert_eq!(route("/v1/users"), Some(Route::Admin(AdminRoute::Users)));
+        assert_eq!(
+            route("/v1/users/ada%40example.com"),
+            Some(Route::Admin(AdminRoute::User("ada@example.com".into())))
+        );
+        assert_eq!(
+            route("/v1/companies/acme/"),
+            Some(Route::Admin(AdminRoute::Company("acme".into())))
+        );
+        assert_eq!(
+            route("/v1/stats/pages"),
+            Some(Route::Admin(AdminRoute::PageStats))
+        );
+        assert_eq!(route("/v1/users/a/b"), None);
+        assert_eq!(
+            route("/v1/companies/"),
+            Some(Route::Admin(AdminRoute::Companies))
+        );
     }
 
     #[test]

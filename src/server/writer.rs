@@ -14,11 +14,12 @@ use chrono::{DateTime, Utc};
 use hyper::body::Bytes;
 use tokio::sync::oneshot;
 
-use crate::ingest::{
-    IgnoredValue, IngestOptions, Ingestor, Location, Observer, Rejection, Summary,
-};
+use super::body::Refused;
+use super::kept::{self, Collector, Noted, Notes, Source};
+use crate::ingest::{IngestOptions, Ingestor, Location, Summary};
 use crate::semantics::api_key::{KeyHolder, refusal};
-use crate::store::{KeyStatus, Store};
+use crate::semantics::time::format_timestamp;
+use crate::store::{KeyKind, KeyStatus, Store};
 
 /// The events of one request, as the HTTP layer read and stamped them: each event's
 /// JSON text, applied as `usercom ingest` applies an event.
@@ -45,11 +46,18 @@ impl Payload {
 pub struct Job {
     /// The API key it came with, checked by the writer.
     pub key: String,
+    /// The key came in the Authorization header (not in the body or the URL).
+    pub key_in_header: bool,
     pub payload: Payload,
     /// The request's domain (Origin or Referer header), if it sent one.
     pub origin: Option<String>,
     /// When the request arrived: the time of events that carry none.
     pub received_at: DateTime<Utc>,
+    /// Where its rejections are said to come from.
+    pub source: Source,
+    /// Batch items the HTTP layer refused (kept with the rejections once the key is
+    /// checked; the answer lists them already).
+    pub refused: Vec<Refused>,
     pub reply: oneshot::Sender<Reply>,
 }
 
@@ -81,7 +89,8 @@ struct KeyCache {
     /// `PRAGMA data_version` when filled: another connection's commit (a key created
     /// or revoked with the CLI) changes it, and the cache is emptied.
     version: i64,
-    statuses: HashMap<String, KeyStatus>,
+    /// Each key's status, and for an active key its kind.
+    statuses: HashMap<String, (KeyStatus, Option<KeyKind>)>,
 }
 
 /// Keys remembered at most (a flood of made-up keys cannot grow the cache past it).
@@ -98,23 +107,34 @@ impl KeyCache {
         Ok(())
     }
 
-    /// None for an active key; else why it is refused.
-    fn refusal(&mut self, store: &Store, key: &str) -> Result<Option<String>> {
+    /// None for an active key; else why it is refused. An admin key is taken only
+    /// from the Authorization header (`in_header`), never from a body or a URL.
+    fn refusal(&mut self, store: &Store, key: &str, in_header: bool) -> Result<Option<String>> {
         let status = match self.statuses.get(key) {
             Some(status) => status.clone(),
             None => {
                 let status = store.key_status(key)?;
+                let kind = match status {
+                    KeyStatus::Active(_) => store.active_key_kind(key)?,
+                    _ => None,
+                };
                 if self.statuses.len() >= KEY_CACHE_LIMIT {
                     self.statuses.clear();
                 }
-                self.statuses.insert(key.to_string(), status.clone());
-                status
+                self.statuses
+                    .insert(key.to_string(), (status.clone(), kind));
+                (status, kind)
             }
         };
         Ok(match status {
-            KeyStatus::Active(_) => None,
-            KeyStatus::Revoked(id) => Some(refusal(Some(id), KeyHolder::Server)),
-            KeyStatus::Unknown => Some(refusal(None, KeyHolder::Server)),
+            (KeyStatus::Active(_), Some(KeyKind::Admin)) if !in_header => Some(
+                "an admin key is taken only from the Authorization header (HTTP Basic), never \
+                 from a body or a URL: send it there, or use a write key"
+                    .to_string(),
+            ),
+            (KeyStatus::Active(_), _) => None,
+            (KeyStatus::Revoked(id), _) => Some(refusal(Some(id), KeyHolder::Server)),
+            (KeyStatus::Unknown, _) => Some(refusal(None, KeyHolder::Server)),
         })
     }
 }
@@ -126,22 +146,6 @@ const MAX_GROUP_EVENTS: usize = 20_000;
 const LINGER_SHARE: u32 = 10;
 const MAX_LINGER: Duration = Duration::from_millis(50);
 const GAP: Duration = Duration::from_millis(2);
-
-/// Collects the rejections of the request being applied.
-struct Collector {
-    rejected: Rc<RefCell<Vec<(Option<usize>, String)>>>,
-}
-
-impl Observer for Collector {
-    fn rejected(&mut self, rejection: &Rejection, _raw: &[u8]) -> Result<()> {
-        self.rejected
-            .borrow_mut()
-            .push((rejection.item, rejection.reason.clone()));
-        Ok(())
-    }
-
-    fn ignored(&mut self, _: &IgnoredValue) {}
-}
 
 /// Counts from a summary, to tell what one request added.
 #[derive(Clone, Copy)]
@@ -192,9 +196,9 @@ impl WriterReport {
 /// Each request is answered only after the transaction holding it committed.
 pub fn run(store: Store, rx: Receiver<Job>) -> WriterReport {
     let mut report = WriterReport::default();
-    let rejected = Rc::new(RefCell::new(Vec::new()));
+    let rejected: Notes = Rc::new(RefCell::new(Vec::new()));
     let mut observer = Collector {
-        rejected: rejected.clone(),
+        noted: rejected.clone(),
     };
     let mut sequence = 0u64;
     let mut keys = KeyCache {
@@ -297,7 +301,7 @@ fn apply_group(
     store: &Store,
     keys: &mut KeyCache,
     ingestor: &mut Ingestor<'_>,
-    rejected: &Rc<RefCell<Vec<(Option<usize>, String)>>>,
+    rejected: &Notes,
     sequence: &mut u64,
     group: Vec<Job>,
     report: &mut WriterReport,
@@ -309,18 +313,23 @@ fn apply_group(
     if result.is_ok() {
         for job in jobs.by_ref() {
             *sequence += 1;
-            let applied = match keys.refusal(store, &job.key) {
+            let applied = match keys.refusal(store, &job.key, job.key_in_header) {
                 Ok(Some(refusal)) => {
                     refused.push((job.reply, refusal));
                     continue;
                 }
                 Ok(None) => apply_job(
+                    store,
                     ingestor,
                     rejected,
                     *sequence,
-                    job.payload,
-                    job.origin,
-                    job.received_at,
+                    Request {
+                        payload: job.payload,
+                        origin: job.origin,
+                        received_at: job.received_at,
+                        source: job.source,
+                        refused: job.refused,
+                    },
                 ),
                 Err(e) => Err(e),
             };
@@ -366,23 +375,33 @@ fn internal(e: &anyhow::Error) -> String {
     format!("the events could not be stored (nothing of this request was kept): {e:#}")
 }
 
-fn apply_job(
-    ingestor: &mut Ingestor<'_>,
-    rejected: &Rc<RefCell<Vec<(Option<usize>, String)>>>,
-    sequence: u64,
+/// What of a job is applied.
+struct Request {
     payload: Payload,
     origin: Option<String>,
     received_at: DateTime<Utc>,
+    source: Source,
+    refused: Vec<Refused>,
+}
+
+/// Applies one request into the open transaction and keeps its rejected and skipped
+/// events there too (they are committed with it).
+fn apply_job(
+    store: &Store,
+    ingestor: &mut Ingestor<'_>,
+    noted: &Notes,
+    sequence: u64,
+    request: Request,
 ) -> Result<Applied> {
-    ingestor.set_request(origin.as_deref(), received_at)?;
-    rejected.borrow_mut().clear();
+    ingestor.set_request(request.origin.as_deref(), request.received_at)?;
+    noted.borrow_mut().clear();
     let before = Counts::of(ingestor.summary());
     let loc = Location {
         source: "http",
         line: sequence,
         item: None,
     };
-    match payload {
+    match request.payload {
         Payload::Text(text) => ingestor.ingest_event(loc, &text)?,
         Payload::Texts(items) => {
             for (index, text) in items {
@@ -396,7 +415,12 @@ fn apply_job(
         Payload::Nothing => {}
     }
     let after = Counts::of(ingestor.summary());
-    let rejected = std::mem::take(&mut *rejected.borrow_mut());
+    let received_at = format_timestamp(request.received_at);
+    let from = (&request.source, received_at.as_str());
+    // The items refused before the pipeline are in the answer already.
+    kept::keep(store, request.refused.iter().map(Noted::from), from)?;
+    let noted = std::mem::take(&mut *noted.borrow_mut());
+    let rejected = kept::keep(store, noted, from)?;
     Ok(Applied {
         received: after.received - before.received,
         applied: after.applied - before.applied,

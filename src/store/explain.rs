@@ -103,7 +103,10 @@ impl Store {
                 (f.name().to_string(), "string".to_string(), value)
             })
             .collect();
-        let anonymous = self.user_view(id)?.anonymous_id;
+        let anonymous = match profile.field(UserField::AnonymousId) {
+            Some(Scalar::Text(s)) => Some(s.clone()),
+            _ => None,
+        };
         let subject = profile.user_id.clone().or(anonymous).unwrap_or_default();
         self.explain(
             "user",

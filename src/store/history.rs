@@ -1,11 +1,12 @@
 //! Event occurrences and page views.
 
 use anyhow::Result;
-use rusqlite::params;
+use rusqlite::{params, params_from_iter};
 use serde::Serialize;
 use serde_json::Value;
 
 use super::Store;
+use super::query::{Binder, HistoryQuery};
 
 /// An event occurrence as listed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -48,6 +49,36 @@ pub struct NewPage<'a> {
 }
 
 impl Store {
+    /// How many event occurrences match (limit and offset are ignored).
+    pub fn count_events(&self, q: &HistoryQuery) -> Result<u64> {
+        self.count_history("events", "e", q)
+    }
+
+    /// How many page views match (limit and offset are ignored).
+    pub fn count_pages(&self, q: &HistoryQuery) -> Result<u64> {
+        self.count_history("pages", "p", q)
+    }
+
+    fn count_history(&self, table: &str, alias: &str, q: &HistoryQuery) -> Result<u64> {
+        let mut b = Binder::default();
+        let filter = self.history_where(alias, q, &mut b);
+        // The table and alias are this module's constants.
+        let sql = format!("SELECT count(*) FROM {table} {alias} WHERE {filter}");
+        let n: i64 = self
+            .conn()
+            .query_row(&sql, params_from_iter(b.params), |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
+    /// How many times a user did an event.
+    pub fn count_user_events(&self, user_ref: i64, name: &str) -> Result<u64> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT count(*) FROM events WHERE name = ?1 AND user_ref = ?2")?;
+        let n: i64 = stmt.query_row(params![name, user_ref], |r| r.get(0))?;
+        Ok(n as u64)
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub fn insert_event(
         &self,

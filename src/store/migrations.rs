@@ -179,7 +179,26 @@ const MIGRATIONS: &[&str] = &[
         SELECT usercom_message_key(message_id) FROM messages;
     DROP TABLE messages;
     "#,
-    // 4: provenance (`users explain`, `companies explain`): for every event that changed a
+    // 4: two kinds of API key (existing keys stay write keys; admin keys also read and
+    // reset), and every rejected or skipped event kept with where it came from, the
+    // reason and its payload (up to Segment's per-event size).
+    r#"
+    ALTER TABLE api_keys ADD COLUMN kind TEXT NOT NULL DEFAULT 'write';
+    CREATE TABLE rejections (
+        id INTEGER PRIMARY KEY,
+        received_at TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        source TEXT NOT NULL,
+        line INTEGER,
+        item INTEGER,
+        remote TEXT,
+        reason TEXT NOT NULL,
+        raw BLOB NOT NULL,
+        raw_truncated INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX rejections_received ON rejections(received_at);
+    "#,
+    // 5: provenance (`users explain`, `companies explain`): for every event that changed a
     // profile's field or attribute, or whose write to it lost to a newer one or was
     // ignored, one row naming the event and where it came from, with its writes packed
     // (semantics::provenance). `owner` is users.id, or minus companies.id. Sources

@@ -11,7 +11,9 @@ mod messages;
 mod migrations;
 mod provenance;
 mod query;
+mod rejections;
 mod snapshot;
+mod status;
 mod users;
 mod values;
 
@@ -26,10 +28,14 @@ pub use companies::CompanyView;
 pub use domains::DomainRow;
 pub use explain::{EventRef, Explained, Explanation, HistoryEntry};
 pub use history::{EventRow, NewPage, PageRow};
-pub use keys::{KeyRow, KeyStatus};
+pub use keys::{KeyKind, KeyRow, KeyStatus};
 pub use migrations::SCHEMA_VERSION;
 pub use provenance::{ProvenanceEvent, ProvenanceRow, company_owner, user_owner};
 pub use query::{Bucket, CompanyQuery, EventCondition, HistoryQuery, StatRow, UserQuery};
+pub use rejections::{
+    MAX_RAW_BYTES, NewRejection, Outcome as RejectionOutcome, RejectionQuery, RejectionRow,
+};
+pub use status::{Counts, RESET_TABLES};
 pub use users::{RowWrite, UserView};
 
 /// An open usercom database.
@@ -112,6 +118,23 @@ impl Store {
         self.conn.execute_batch("ROLLBACK").context("rolling back")
     }
 
+    /// Runs `f` on one consistent view of the database (a read transaction): reads
+    /// that belong together (a count and its rows, a profile and its events) never mix
+    /// two commits.
+    pub fn snapshot<T>(&self, f: impl FnOnce(&Store) -> Result<T>) -> Result<T> {
+        if !self.conn.is_autocommit() {
+            // Already inside a transaction: that is the view.
+            return f(self);
+        }
+        self.conn
+            .execute_batch("BEGIN DEFERRED")
+            .context("starting a read transaction")?;
+        let result = f(self);
+        // A read transaction changes nothing: ending it cannot lose anything.
+        let _ = self.conn.execute_batch("COMMIT");
+        result
+    }
+
     /// Changes whenever another connection commits: what was cached may be stale.
     pub fn data_version(&self) -> Result<i64> {
         Ok(self
@@ -125,6 +148,6 @@ impl Store {
 }
 
 /// The time as stored: ISO 8601 UTC, milliseconds.
-pub(crate) fn now_text() -> String {
+pub fn now_text() -> String {
     crate::semantics::time::format_timestamp(chrono::Utc::now())
 }

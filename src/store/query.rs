@@ -73,6 +73,8 @@ pub struct UserQuery {
     /// None: by userId, then anonymousId.
     pub sort: Option<SortKey>,
     pub limit: Option<u64>,
+    /// Rows skipped before the first one given.
+    pub offset: u64,
 }
 
 /// Which companies to list.
@@ -82,6 +84,8 @@ pub struct CompanyQuery {
     /// None: by groupId.
     pub sort: Option<SortKey>,
     pub limit: Option<u64>,
+    /// Rows skipped before the first one given.
+    pub offset: u64,
 }
 
 /// Which event occurrences or page views to list or aggregate.
@@ -95,6 +99,8 @@ pub struct HistoryQuery {
     pub since: Option<String>,
     pub until: Option<String>,
     pub limit: Option<u64>,
+    /// Rows (or buckets) skipped before the first one given.
+    pub offset: u64,
     /// Newest first (with `limit`: the latest ones) instead of oldest first.
     pub newest_first: bool,
 }
@@ -153,12 +159,12 @@ pub struct StatRow {
 
 /// Collects parameters while SQL text is built; hands out their placeholders.
 #[derive(Default)]
-struct Binder {
-    params: Vec<SqlValue>,
+pub(super) struct Binder {
+    pub(super) params: Vec<SqlValue>,
 }
 
 impl Binder {
-    fn bind(&mut self, value: impl Into<SqlValue>) -> String {
+    pub(super) fn bind(&mut self, value: impl Into<SqlValue>) -> String {
         self.params.push(value.into());
         format!("?{}", self.params.len())
     }
@@ -453,10 +459,11 @@ impl Store {
             None => "u.user_id IS NULL, u.user_id, u.anonymous_id, u.id".into(),
         };
         let lim = b.bind(limit(q.limit));
+        let off = b.bind(q.offset.min(i64::MAX as u64) as i64);
         let fields = UserField::ALL.map(|f| format!("u.{}", f.name())).join(", ");
         let sql = format!(
             "SELECT u.id, u.user_id, {fields}, u.page_views, u.last_seen, u.created_at, u.updated_at
-             FROM users u WHERE {filter} ORDER BY {order} LIMIT {lim}"
+             FROM users u WHERE {filter} ORDER BY {order} LIMIT {lim} OFFSET {off}"
         );
         let mut stmt = self.conn().prepare(&sql)?;
         let mut attrs = self.conn().prepare_cached(
@@ -470,36 +477,15 @@ impl Store {
         let mut rows = stmt.query(params_from_iter(b.params))?;
         while let Some(r) = rows.next()? {
             let id: i64 = r.get(0)?;
-            let mut f: Vec<Option<String>> = (0..n)
+            let fields: Vec<Option<String>> = (0..n)
                 .map(|i| r.get(2 + i))
                 .collect::<rusqlite::Result<_>>()?;
-            let mut take = |field: UserField| f[field.index()].take();
             let values: Vec<(i64, Scalar)> = attrs
                 .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?;
             let (attributes, attribute_types) = named_attributes(&defs, values);
             let view = UserView {
                 user_id: r.get(1)?,
-                anonymous_id: take(UserField::AnonymousId),
-                email: take(UserField::Email),
-                first_name: take(UserField::FirstName),
-                last_name: take(UserField::LastName),
-                phone: take(UserField::Phone),
-                gender: take(UserField::Gender),
-                country: take(UserField::Country),
-                region: take(UserField::Region),
-                city: take(UserField::City),
-                user_agent: take(UserField::UserAgent),
-                os: take(UserField::Os),
-                device_name: take(UserField::DeviceName),
-                device_type: take(UserField::DeviceType),
-                language: take(UserField::Language),
-                resolution: take(UserField::Resolution),
-                ip_address: take(UserField::IpAddress),
-                browser_family: take(UserField::BrowserFamily),
-                browser_version: take(UserField::BrowserVersion),
-                timezone: take(UserField::Timezone),
-                current_url: take(UserField::CurrentUrl),
                 page_views: r.get(n + 2)?,
                 last_seen: r.get(n + 3)?,
                 attributes,
@@ -509,6 +495,7 @@ impl Store {
                     .collect::<rusqlite::Result<_>>()?,
                 created_at: r.get(n + 4)?,
                 updated_at: r.get(n + 5)?,
+                ..UserView::with_fields(fields)
             };
             each(view)?;
         }
@@ -541,12 +528,13 @@ impl Store {
             None => "c.group_id".into(),
         };
         let lim = b.bind(limit(q.limit));
+        let off = b.bind(q.offset.min(i64::MAX as u64) as i64);
         let fields = CompanyField::ALL
             .map(|f| format!("c.{}", f.name()))
             .join(", ");
         let sql = format!(
             "SELECT c.id, c.group_id, {fields}, c.created_at, c.updated_at
-             FROM companies c WHERE {filter} ORDER BY {order} LIMIT {lim}"
+             FROM companies c WHERE {filter} ORDER BY {order} LIMIT {lim} OFFSET {off}"
         );
         let mut stmt = self.conn().prepare(&sql)?;
         let mut attrs = self.conn().prepare_cached(
@@ -583,7 +571,7 @@ impl Store {
         Ok(())
     }
 
-    fn history_where(&self, alias: &str, q: &HistoryQuery, b: &mut Binder) -> String {
+    pub(super) fn history_where(&self, alias: &str, q: &HistoryQuery, b: &mut Binder) -> String {
         let mut sql = String::from("1");
         if let Some(user) = q.user_ref {
             sql.push_str(&format!(" AND {alias}.user_ref = {}", b.bind(user)));
@@ -610,12 +598,13 @@ impl Store {
         let mut b = Binder::default();
         let filter = self.history_where("e", q, &mut b);
         let lim = b.bind(limit(q.limit));
+        let off = b.bind(q.offset.min(i64::MAX as u64) as i64);
         let dir = if q.newest_first { "DESC" } else { "ASC" };
         let mut stmt = self.conn().prepare(&format!(
             "SELECT e.message_id, u.user_id, coalesce(e.anonymous_id, u.anonymous_id), e.name,
                     e.timestamp, e.properties
              FROM events e JOIN users u ON u.id = e.user_ref
-             WHERE {filter} ORDER BY e.timestamp {dir}, e.message_id {dir} LIMIT {lim}"
+             WHERE {filter} ORDER BY e.timestamp {dir}, e.message_id {dir} LIMIT {lim} OFFSET {off}"
         ))?;
         let mut rows = stmt.query(params_from_iter(b.params))?;
         while let Some(r) = rows.next()? {
@@ -640,12 +629,13 @@ impl Store {
         let mut b = Binder::default();
         let filter = self.history_where("p", q, &mut b);
         let lim = b.bind(limit(q.limit));
+        let off = b.bind(q.offset.min(i64::MAX as u64) as i64);
         let dir = if q.newest_first { "DESC" } else { "ASC" };
         let mut stmt = self.conn().prepare(&format!(
             "SELECT p.message_id, u.user_id, coalesce(p.anonymous_id, u.anonymous_id), p.name, p.url,
                     p.path, p.title, p.referrer, p.timestamp, p.properties
              FROM pages p JOIN users u ON u.id = p.user_ref
-             WHERE {filter} ORDER BY p.timestamp {dir}, p.message_id {dir} LIMIT {lim}"
+             WHERE {filter} ORDER BY p.timestamp {dir}, p.message_id {dir} LIMIT {lim} OFFSET {off}"
         ))?;
         let mut rows = stmt.query(params_from_iter(b.params))?;
         while let Some(r) = rows.next()? {
@@ -761,6 +751,7 @@ impl Store {
         } else {
             out.sort_by(|x, y| y.count.cmp(&x.count).then_with(|| x.key.cmp(&y.key)));
         }
+        out.drain(..out.len().min(q.offset.min(usize::MAX as u64) as usize));
         if let Some(n) = q.limit {
             out.truncate(n.min(usize::MAX as u64) as usize);
         }

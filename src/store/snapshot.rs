@@ -84,11 +84,8 @@ impl Store {
 
     /// The whole derived state, read in one transaction. `with_times` adds the
     /// profiles' `created_at`/`updated_at` and the definitions' creation times.
-    pub fn snapshot(&self, with_times: bool) -> Result<Snapshot> {
-        self.conn().execute_batch("BEGIN")?;
-        let result = self.read_snapshot(with_times);
-        self.conn().execute_batch("COMMIT")?;
-        result
+    pub fn state_snapshot(&self, with_times: bool) -> Result<Snapshot> {
+        self.snapshot(|store| store.read_snapshot(with_times))
     }
 
     fn read_snapshot(&self, with_times: bool) -> Result<Snapshot> {

@@ -89,36 +89,18 @@ pub enum RowWrite {
     Refresh,
 }
 
-/// A user profile as printed by `users show` and `users list`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// A user profile as printed by `users show` and `users list` (and served as JSON):
+/// `user_id`, the standard fields by name in [`UserField`] order, then the rest.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct UserView {
     pub user_id: Option<String>,
-    pub anonymous_id: Option<String>,
-    pub email: Option<String>,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub phone: Option<String>,
-    pub gender: Option<String>,
-    pub country: Option<String>,
-    pub region: Option<String>,
-    pub city: Option<String>,
-    pub user_agent: Option<String>,
-    pub os: Option<String>,
-    pub device_name: Option<String>,
-    pub device_type: Option<String>,
-    pub language: Option<String>,
-    pub resolution: Option<String>,
-    pub ip_address: Option<String>,
-    pub browser_family: Option<String>,
-    pub browser_version: Option<String>,
-    pub timezone: Option<String>,
-    pub current_url: Option<String>,
+    /// The standard fields, in [`UserField`] order.
+    pub fields: [Option<String>; UserField::ALL.len()],
     pub page_views: i64,
     pub last_seen: Option<String>,
     /// Custom attribute name -> typed value.
     pub attributes: Map<String, Value>,
     /// Custom attribute name -> type (for tables).
-    #[serde(skip)]
     pub attribute_types: Vec<(String, AttrType)>,
     /// groupIds.
     pub companies: Vec<String>,
@@ -126,41 +108,52 @@ pub struct UserView {
     pub updated_at: String,
 }
 
+impl Serialize for UserView {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(UserField::ALL.len() + 7))?;
+        map.serialize_entry("user_id", &self.user_id)?;
+        for (field, value) in UserField::ALL.iter().zip(&self.fields) {
+            map.serialize_entry(field.name(), value)?;
+        }
+        map.serialize_entry("page_views", &self.page_views)?;
+        map.serialize_entry("last_seen", &self.last_seen)?;
+        map.serialize_entry("attributes", &self.attributes)?;
+        map.serialize_entry("companies", &self.companies)?;
+        map.serialize_entry("created_at", &self.created_at)?;
+        map.serialize_entry("updated_at", &self.updated_at)?;
+        map.end()
+    }
+}
+
 impl UserView {
+    /// A view of the standard fields, given in [`UserField`] order (the rest left
+    /// empty).
+    pub(crate) fn with_fields(fields: Vec<Option<String>>) -> UserView {
+        let mut view = UserView::default();
+        for (slot, value) in view.fields.iter_mut().zip(fields) {
+            *slot = value;
+        }
+        view
+    }
+
+    /// One standard field's value.
+    pub fn field(&self, field: UserField) -> Option<&str> {
+        self.fields[field.index()].as_deref()
+    }
+
     /// The field values in [`UserField`] order (for tables and CSV).
-    pub fn fields(&self) -> [(UserField, Option<&str>); 20] {
-        UserField::ALL.map(|f| {
-            let v = match f {
-                UserField::AnonymousId => &self.anonymous_id,
-                UserField::Email => &self.email,
-                UserField::FirstName => &self.first_name,
-                UserField::LastName => &self.last_name,
-                UserField::Phone => &self.phone,
-                UserField::Gender => &self.gender,
-                UserField::Country => &self.country,
-                UserField::Region => &self.region,
-                UserField::City => &self.city,
-                UserField::UserAgent => &self.user_agent,
-                UserField::Os => &self.os,
-                UserField::DeviceName => &self.device_name,
-                UserField::DeviceType => &self.device_type,
-                UserField::Language => &self.language,
-                UserField::Resolution => &self.resolution,
-                UserField::IpAddress => &self.ip_address,
-                UserField::BrowserFamily => &self.browser_family,
-                UserField::BrowserVersion => &self.browser_version,
-                UserField::Timezone => &self.timezone,
-                UserField::CurrentUrl => &self.current_url,
-            };
-            (f, v.as_deref())
-        })
+    pub fn fields(&self) -> impl Iterator<Item = (UserField, Option<&str>)> {
+        UserField::ALL
+            .into_iter()
+            .zip(self.fields.iter().map(Option::as_deref))
     }
 
     /// userId, else anonymousId: how the user is named in lists.
     pub fn display_id(&self) -> &str {
         self.user_id
             .as_deref()
-            .or(self.anonymous_id.as_deref())
+            .or(self.field(UserField::AnonymousId))
             .unwrap_or("")
     }
 }
@@ -351,26 +344,6 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?;
         Ok(UserView {
             user_id: profile.user_id.clone(),
-            anonymous_id: text(UserField::AnonymousId),
-            email: text(UserField::Email),
-            first_name: text(UserField::FirstName),
-            last_name: text(UserField::LastName),
-            phone: text(UserField::Phone),
-            gender: text(UserField::Gender),
-            country: text(UserField::Country),
-            region: text(UserField::Region),
-            city: text(UserField::City),
-            user_agent: text(UserField::UserAgent),
-            os: text(UserField::Os),
-            device_name: text(UserField::DeviceName),
-            device_type: text(UserField::DeviceType),
-            language: text(UserField::Language),
-            resolution: text(UserField::Resolution),
-            ip_address: text(UserField::IpAddress),
-            browser_family: text(UserField::BrowserFamily),
-            browser_version: text(UserField::BrowserVersion),
-            timezone: text(UserField::Timezone),
-            current_url: text(UserField::CurrentUrl),
             page_views: profile.page_views,
             last_seen: profile.last_seen.map(format_timestamp),
             attributes,
@@ -378,6 +351,7 @@ impl Store {
             companies,
             created_at: format_timestamp(profile.record.created_at),
             updated_at: format_timestamp(profile.record.updated_at),
+            ..UserView::with_fields(UserField::ALL.map(text).to_vec())
         })
     }
 

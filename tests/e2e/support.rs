@@ -95,9 +95,14 @@ pub struct Server {
     pub child: Child,
     pub addr: SocketAddr,
     stderr: Arc<Mutex<String>>,
+    /// Standard output after its first line, read to its end by `stdout_reader`.
+    stdout: Arc<Mutex<String>>,
+    stdout_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Server {
+    /// Starts `usercom serve --listen 127.0.0.1:0`; the port it got is read from the
+    /// first line of its stdout, `listening on http://ADDR:PORT`.
     pub fn start(db: &Path, extra: &[&str]) -> Server {
         let mut child = usercom()
             .arg("--db")
@@ -111,34 +116,47 @@ impl Server {
             .expect("starting usercom serve");
         let stderr = child.stderr.take().expect("piped stderr");
         let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
         let sink = log.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let addr = rest.split_whitespace().next().unwrap_or("").to_string();
-                    let _ = tx.send(addr);
-                }
                 let mut log = sink.lock().unwrap();
                 log.push_str(&line);
                 log.push('\n');
             }
         });
-        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(addr) => addr.parse().expect("a socket address"),
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "usercom serve did not start: {}",
-                    log.lock().unwrap().as_str()
-                );
-            }
+        let stdout = child.stdout.take().expect("piped stdout");
+        let rest = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = mpsc::channel();
+        let sink = rest.clone();
+        let stdout_reader = std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut first = String::new();
+            let _ = reader.read_line(&mut first);
+            let _ = tx.send(first);
+            let mut text = String::new();
+            let _ = reader.read_to_string(&mut text);
+            sink.lock().unwrap().push_str(&text);
+        });
+        let first = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_default();
+        let Some(addr) = first
+            .trim_end()
+            .strip_prefix("listening on http://")
+            .and_then(|a| a.parse::<SocketAddr>().ok())
+        else {
+            let _ = child.kill();
+            panic!(
+                "usercom serve did not start (first stdout line {first:?}): {}",
+                log.lock().unwrap().as_str()
+            );
         };
+        assert_ne!(addr.port(), 0, "the first line names the port really bound");
         Server {
             child,
             addr,
             stderr: log,
+            stdout: rest,
+            stdout_reader: Some(stdout_reader),
         }
     }
 
@@ -165,12 +183,12 @@ impl Server {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("waiting for the server") {
-                let mut stdout = String::new();
-                if let Some(mut out) = self.child.stdout.take() {
-                    let _ = out.read_to_string(&mut stdout);
+                if let Some(reader) = self.stdout_reader.take() {
+                    let _ = reader.join();
                 }
-                // Let the reader thread take the last lines.
+                // Let the stderr reader take the last lines.
                 std::thread::sleep(Duration::from_millis(50));
+                let stdout = self.stdout.lock().unwrap().clone();
                 return (status, stdout);
             }
             if started.elapsed() > limit {

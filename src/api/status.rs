@@ -1,0 +1,35 @@
+//! `usercom status` and `GET /v1/status`: what the database holds at a glance.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::store::{Counts, Store};
+
+/// The status of a database.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    /// The database file.
+    pub database: Option<String>,
+    /// Bytes on disk: the file and its write-ahead log.
+    pub file_bytes: u64,
+    pub schema_version: i64,
+    #[serde(flatten)]
+    pub counts: Counts,
+}
+
+pub fn status(store: &Store) -> Result<Status> {
+    let database = store.path().map(str::to_string);
+    let file_bytes = database.as_deref().map_or(0, |path| {
+        ["", "-wal"]
+            .iter()
+            .filter_map(|suffix| std::fs::metadata(format!("{path}{suffix}")).ok())
+            .map(|m| m.len())
+            .sum()
+    });
+    Ok(Status {
+        database,
+        file_bytes,
+        schema_version: store.schema_version()?,
+        counts: store.counts()?,
+    })
+}
