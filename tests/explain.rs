@@ -418,3 +418,40 @@ fn a_one_word_name_clears_the_last_name_by_the_name_split() {
         ]
     );
 }
+
+#[test]
+fn reset_forgets_provenance_so_a_new_profile_starts_clean() {
+    let db = Db::new();
+    ingest(
+        &db,
+        "before.ndjson",
+        &[identify(
+            "old-user",
+            "r1",
+            "2026-10-01T00:00:00Z",
+            json!({"plan": "old"}),
+        )],
+    );
+    db.cli(&["reset", "--yes"]);
+    // A new profile may get the row id the old one had.
+    ingest(
+        &db,
+        "after.ndjson",
+        &[identify(
+            "new-user",
+            "r2",
+            "2026-10-02T00:00:00Z",
+            json!({"plan": "new"}),
+        )],
+    );
+    let e = explain(&db, "users", "new-user", Some("plan"));
+    assert_eq!(
+        history(value(&e, "plan")),
+        [(
+            "custom_attribute".into(),
+            "applied".into(),
+            json!("new"),
+            "r2".into()
+        )]
+    );
+}

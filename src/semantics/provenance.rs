@@ -378,7 +378,7 @@ pub fn is_as_sent(value: &serde_json::Value, ty: AttrType) -> bool {
 /// most `limit` entries. Each entry comes with its event time in milliseconds and its
 /// order of recording.
 pub fn newest_first<T>(mut entries: Vec<(i64, i64, T)>, limit: usize) -> Vec<T> {
-    entries.sort_by(|a, b| (b.0, b.1).cmp(&(a.0, a.1)));
+    entries.sort_by_key(|e| std::cmp::Reverse((e.0, e.1)));
     entries.into_iter().take(limit).map(|(_, _, e)| e).collect()
 }
 

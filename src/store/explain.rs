@@ -73,6 +73,9 @@ pub struct EventRef {
     pub received_at: String,
 }
 
+/// A history entry with its event time (ms) and order of recording.
+type Timed = (i64, i64, HistoryEntry);
+
 fn time_text(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(format_timestamp)
@@ -169,7 +172,7 @@ impl Store {
         limit: usize,
     ) -> Result<Explanation> {
         // (slot, name) -> [(event ms, order, entry)]
-        let mut writes: BTreeMap<(u8, String), Vec<(i64, i64, HistoryEntry)>> = BTreeMap::new();
+        let mut writes: BTreeMap<(u8, String), Vec<Timed>> = BTreeMap::new();
         let mut merges = Vec::new();
         for row in rows {
             let event = EventRef {
@@ -239,9 +242,7 @@ impl Store {
             take(Slot::Attribute, name, ty.as_str().to_string(), value);
         }
         // Writes to names no longer defined (or ignored standard values) still show.
-        let rest: Vec<((u8, String), Vec<(i64, i64, HistoryEntry)>)> =
-            std::mem::take(&mut writes).into_iter().collect();
-        for ((slot, name), entries) in rest {
+        for ((slot, name), entries) in std::mem::take(&mut writes) {
             if only.is_some_and(|o| o != name) {
                 continue;
             }
