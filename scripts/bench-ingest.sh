@@ -8,6 +8,8 @@
 #   BENCH_DIR   where the input and the databases go (default ${TMPDIR:-/tmp}/usercom-bench);
 #               BENCH_DIR=/dev/shm/usercom-bench takes the disk out of the comparison
 #   KEEP_DBS=1  keep this run's databases (they are deleted at exit otherwise)
+#   GZ_FILES    the back-fill part splits the same events into this many gzip files in a
+#               folder (default 24); GZ_FILES=0 skips it
 #
 # One run:
 #   1. cargo build --release --examples --bins
@@ -20,6 +22,11 @@
 #        usercom --db DB ingest FILE --api-key KEY --quiet --json
 #      (exit 1, "some events were rejected", is accepted)
 #   6. prints events, seconds, events/s and peak RSS for both, and usercom_time/floor_time.
+#   7. back-fill: the same events as GZ_FILES gzip files in a folder (split on line
+#      boundaries, gzip -6, made once under $BENCH_DIR), times
+#        usercom --db DB2 ingest FOLDER --api-key KEY --quiet --json     (fresh database)
+#      then the same command again (every file skipped by its checkpoint), and once more
+#      with --no-resume (every file read again, every event a duplicate).
 # Wall time and peak RSS come from GNU time (/usr/bin/time -f '%e %M').
 set -euo pipefail
 
@@ -127,3 +134,51 @@ awk -v lines="$input_lines" -v bytes="$input_bytes" -v seed="$seed" -v input="$i
 cat "$run_dir/floor.out"
 tail -n 1 "$run_dir/floor.err"
 echo "usercom: exit $rc, $usercom_summary"
+
+gz_files="${GZ_FILES:-24}"
+if ((gz_files > 0)); then
+    folder="$bench_dir/events-$events-seed$seed-gz$gz_files"
+    if [[ -d "$folder" ]]; then
+        log "==> reusing $folder"
+    else
+        log "==> splitting into $gz_files gzip files in $folder"
+        mkdir -p "$folder.partial"
+        split -n "l/$gz_files" -d -a 2 --additional-suffix=.ndjson "$input" "$folder.partial/part-"
+        gzip -6 "$folder.partial"/*.ndjson
+        mv "$folder.partial" "$folder"
+    fi
+    gz_bytes=$(cat "$folder"/*.gz | wc -c)
+    db2="$run_dir/backfill.db"
+    key2=$("$usercom" --db "$db2" keys create 2>>"$run_dir/keys.err")
+    key2="${key2//[[:space:]]/}"
+    for run in backfill rerun rerun_no_resume; do
+        extra=()
+        [[ "$run" == rerun_no_resume ]] && extra=(--no-resume)
+        log "==> usercom $run"
+        rc2=0
+        timed "$run_dir/$run" "$usercom" --db "$db2" ingest "$folder" --api-key "$key2" \
+            "${ingest_flags[@]}" "${extra[@]}" || rc2=$?
+        ((rc2 <= 1)) || die "usercom ingest ($run) exited with $rc2: $(tail -n 5 "$run_dir/$run.err")"
+    done
+    read -r bf_secs bf_kib <"$run_dir/backfill.time"
+    read -r rr_secs rr_kib <"$run_dir/rerun.time"
+    read -r nr_secs nr_kib <"$run_dir/rerun_no_resume.time"
+    awk -v lines="$input_lines" -v n="$gz_files" -v gzb="$gz_bytes" -v us="$usercom_secs" \
+        -v uk="$usercom_kib" -v bs="$bf_secs" -v bk="$bf_kib" -v rs="$rr_secs" -v rk="$rr_kib" \
+        -v ns="$nr_secs" -v nk="$nr_kib" '
+        function ratio(a, b) { return b > 0 ? a / b : 0 }
+        BEGIN {
+            printf "\nback-fill: the same events as %d gzip files in a folder (%.1f MB compressed)\n\n",
+                n, gzb / 1e6
+            printf "%-26s %10s %9s %11s %14s\n", "", "events", "seconds", "events/s", "peak RSS MiB"
+            printf "%-26s %10d %9.2f %11.0f %14.1f\n", "plain file", lines, us, ratio(lines, us), uk / 1024
+            printf "%-26s %10d %9.2f %11.0f %14.1f\n", "gzip folder", lines, bs, ratio(lines, bs), bk / 1024
+            printf "%-26s %10s %9.2f %11s %14.1f\n", "rerun (checkpoints)", "-", rs, "-", rk / 1024
+            printf "%-26s %10d %9.2f %11.0f %14.1f\n", "rerun --no-resume", lines, ns, ratio(lines, ns), nk / 1024
+        }'
+    if command -v jq >/dev/null; then
+        for run in backfill rerun rerun_no_resume; do
+            echo "$run: $(jq -r '"received \(.received), applied \(.applied), duplicates \(.duplicates), files \(.files | length)"' "$run_dir/$run.out")"
+        done
+    fi
+fi

@@ -4,44 +4,11 @@
 mod common;
 
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
-use common::{Env, fixture, synthetic_events};
+use common::{Env, fixture, ingest_then_kill, state, synthetic_events};
 use serde_json::Value;
 use usercom::ingest::{CacheLimits, IngestOptions, Ingestor, Input, Quiet};
 use usercom::store::Store;
-
-/// Everything a user can query, for comparing two databases.
-fn state(env: &Env) -> Vec<Value> {
-    [
-        vec!["users", "list"],
-        vec!["companies", "list"],
-        vec!["events", "list"],
-        vec!["pages", "list"],
-        vec!["attrs", "list"],
-    ]
-    .iter()
-    .map(|args| {
-        let (code, v) = env.json(args);
-        assert_eq!(code, 0, "{args:?}");
-        strip_volatile(v)
-    })
-    .collect()
-}
-
-/// Attribute definitions carry the wall-clock time they were created; drop it.
-fn strip_volatile(mut v: Value) -> Value {
-    if let Value::Array(items) = &mut v {
-        for item in items {
-            if let Some(o) = item.as_object_mut() {
-                if o.contains_key("origin") {
-                    o.remove("created_at");
-                }
-            }
-        }
-    }
-    v
-}
 
 fn count(env: &Env, sql: &str) -> i64 {
     let conn = rusqlite::Connection::open(&env.db).unwrap();
@@ -123,41 +90,7 @@ fn killed_mid_file_leaves_whole_events_and_a_rerun_completes_it() {
     let crashed = Env::new();
     let key = crashed.key();
     let file = crashed.write("e.ndjson", &events);
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("usercom"))
-        .arg("--db")
-        .arg(&crashed.db)
-        .args([
-            "ingest",
-            "--quiet",
-            "--batch-size",
-            "500",
-            "--api-key",
-            &key,
-        ])
-        .arg(&file)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    let mut applied = 0;
-    while started.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(5));
-        if crashed.db.exists() {
-            if let Ok(conn) = rusqlite::Connection::open(&crashed.db) {
-                applied = conn
-                    .query_row("SELECT count(*) FROM message_keys", [], |r| {
-                        r.get::<_, i64>(0)
-                    })
-                    .unwrap_or(0);
-                if applied >= 1000 {
-                    break;
-                }
-            }
-        }
-    }
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    let applied = ingest_then_kill(&crashed, &key, &file, 500, 1000);
     assert!(applied >= 1000, "the ingest never committed");
 
     let integrity: String = rusqlite::Connection::open(&crashed.db)
@@ -180,9 +113,12 @@ fn killed_mid_file_leaves_whole_events_and_a_rerun_completes_it() {
         .count() as i64;
     assert_eq!(histories, expected);
 
+    // The rerun starts where the last commit left the file (its checkpoint).
     let (code, s) = crashed.ingest(&key, &[&file]);
     assert_eq!(code, 0);
-    assert_eq!(s["duplicates"].as_i64().unwrap(), messages);
+    assert_eq!(s["duplicates"], 0);
+    assert_eq!(s["received"].as_i64().unwrap(), 40_000 - messages);
+    assert!(s["files"][0]["resumed_at"].as_u64().unwrap() > 0);
     assert_eq!(state(&clean), state(&crashed));
 }
 
@@ -273,9 +209,9 @@ fn rejects_file_holds_every_rejected_line_verbatim() {
     assert_eq!(records[1]["line"], 3);
     assert_eq!(records[2]["raw"], "1");
     assert_eq!(records[2]["item"], 0);
-    // Appends: a second run adds to it.
+    // Appends: a second run (reading the file again) adds to it.
     env.cmd()
-        .args(["ingest", "--api-key", &key, "--rejects"])
+        .args(["ingest", "--no-resume", "--api-key", &key, "--rejects"])
         .arg(&rejects)
         .arg(&file)
         .output()

@@ -52,7 +52,7 @@ pub struct Cli {
 pub enum Command {
     /// Create a demo database and key, ingest the bundled sample stream, show the result.
     Demo(demo::DemoArgs),
-    /// Apply Segment events from ndjson files or stdin.
+    /// Apply Segment events from files, folders (gzip or not) or stdin.
     Ingest(ingest::IngestArgs),
     /// Look at user profiles.
     #[command(subcommand)]
@@ -116,6 +116,9 @@ pub fn run() -> Result<i32> {
     let open = || open_store(db.as_deref().unwrap_or(Path::new(DEFAULT_DB)));
     match cli.command {
         Command::Demo(args) => demo::run(args, db.as_deref(), json),
+        Command::Ingest(args) if args.dry_run => {
+            ingest::dry_run(args, db.as_deref().unwrap_or(Path::new(DEFAULT_DB)), json)
+        }
         Command::Ingest(args) => ingest::run(args, &open()?, json),
         Command::Users(cmd) => users::run(cmd, &open()?, json),
         Command::Companies(cmd) => companies::run(cmd, &open()?, json),

@@ -5,9 +5,10 @@
 //! cached profiles and writes them in large transactions.
 
 mod apply;
+mod files;
 mod provenance;
 mod registry;
-mod source;
+pub mod source;
 mod summary;
 #[cfg(test)]
 mod tests;
@@ -16,7 +17,7 @@ use foldhash::HashMap;
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::semantics::delivery::Envelope;
 use crate::semantics::device::UaCache;
@@ -26,11 +27,11 @@ use crate::semantics::lww::Clock;
 use crate::semantics::packed::{SharedStrings, pack_user, unpack_user};
 use crate::semantics::provenance::Packer;
 use crate::semantics::{company::CompanyProfile, profile::UserProfile};
-use crate::store::{RowWrite, Store};
+use crate::store::{Checkpoint, RowWrite, Store};
 use registry::Registry;
 
-pub use source::{Input, MAX_LINE};
-pub use summary::{ByType, IgnoredValue, Observer, Quiet, Rejection, Summary, Unreadable};
+pub use source::{Input, MAX_EVENT};
+pub use summary::{ByType, FileRow, IgnoredValue, Observer, Quiet, Rejection, Summary, Unreadable};
 
 /// How a run is set up.
 #[derive(Debug, Clone)]
@@ -45,6 +46,9 @@ pub struct IngestOptions {
     pub cache: CacheLimits,
     /// Record which event wrote each value (for `explain`).
     pub provenance: bool,
+    /// Files already read (by their checkpoints) are skipped, or read from where they
+    /// were left.
+    pub resume: bool,
 }
 
 impl Default for IngestOptions {
@@ -55,6 +59,7 @@ impl Default for IngestOptions {
             now: Utc::now(),
             cache: CacheLimits::default(),
             provenance: true,
+            resume: true,
         }
     }
 }
@@ -208,6 +213,12 @@ pub struct Ingestor<'a> {
     arrival_base: i64,
     /// Arrival-stamped events so far.
     arrivals: i64,
+    /// Checkpoints to write with the next commit: files read to their end, and where
+    /// the file being read stands.
+    checkpoints: Vec<Checkpoint>,
+    current_checkpoint: Option<Checkpoint>,
+    /// Inside a unit of an input: a full batch commits after it, with its checkpoint.
+    in_unit: bool,
 }
 
 impl<'a> Ingestor<'a> {
@@ -247,6 +258,9 @@ impl<'a> Ingestor<'a> {
             data_version: i64::MIN,
             arrival_base: Utc::now().timestamp_nanos_opt().unwrap_or(0),
             arrivals: 0,
+            checkpoints: Vec::new(),
+            current_checkpoint: None,
+            in_unit: false,
         })
     }
 
@@ -266,94 +280,6 @@ impl<'a> Ingestor<'a> {
         self.options.origin = origin.map(str::to_string);
         self.options.now = now;
         Ok(())
-    }
-
-    /// Reads an input to its end, applying each line. `progress` is told the bytes read.
-    pub fn ingest_input(
-        &mut self,
-        input: &mut Input,
-        progress: &mut dyn FnMut(u64, &Summary),
-    ) -> Result<()> {
-        let mut buf = Vec::with_capacity(4096);
-        let mut line = 0u64;
-        let mut seen_content = false;
-        loop {
-            let (consumed, too_long) = match input.read_line(&mut buf) {
-                Ok(r) => r,
-                Err(e) => {
-                    self.unreadable(&input.name, format!("read error after line {line}: {e}"));
-                    return Ok(());
-                }
-            };
-            if consumed == 0 {
-                break;
-            }
-            line += 1;
-            if !seen_content {
-                if buf.trim_ascii().is_empty() {
-                    progress(consumed as u64, &self.summary);
-                    continue;
-                }
-                seen_content = true;
-                if buf.contains(&0) {
-                    self.unreadable(
-                        &input.name,
-                        "binary data (a NUL byte), not ndjson text".to_string(),
-                    );
-                    return Ok(());
-                }
-                if !too_long && starts_document(&buf) {
-                    let first_line = line;
-                    match read_document(input, &buf, &mut line)? {
-                        Document::Whole(value) => {
-                            let loc = Location {
-                                source: &input.name,
-                                line: first_line,
-                                item: None,
-                            };
-                            self.ingest_document(loc, value)?;
-                            progress(input.size.unwrap_or(0), &self.summary);
-                            return Ok(());
-                        }
-                        Document::Lines(lines) => {
-                            for (offset, (text, too_long)) in lines.iter().enumerate() {
-                                let loc = Location {
-                                    source: &input.name,
-                                    line: first_line + offset as u64,
-                                    item: None,
-                                };
-                                self.ingest_read_line(loc, text, *too_long)?;
-                            }
-                            progress(
-                                lines.iter().map(|(l, _)| l.len() as u64 + 1).sum(),
-                                &self.summary,
-                            );
-                            continue;
-                        }
-                    }
-                }
-            }
-            let loc = Location {
-                source: &input.name,
-                line,
-                item: None,
-            };
-            self.ingest_read_line(loc, &buf, too_long)?;
-            progress(consumed as u64, &self.summary);
-        }
-        Ok(())
-    }
-
-    /// A line as read: applied, or rejected whole if it was longer than [`MAX_LINE`]
-    /// (then `buf` holds only its start).
-    fn ingest_read_line(&mut self, loc: Location<'_>, buf: &[u8], too_long: bool) -> Result<()> {
-        if too_long {
-            self.summary.received += 1;
-            let reason = format!("line longer than {} MiB: not one event", MAX_LINE >> 20);
-            self.reject_with(loc, reason, buf, true)
-        } else {
-            self.ingest_line(loc, buf)
-        }
     }
 
     /// Applies one line: an event object, a JSON array of events, or a Segment batch.
@@ -493,6 +419,7 @@ impl<'a> Ingestor<'a> {
                     item: loc.item,
                     reason: reason.clone(),
                     truncated: false,
+                    offset: None,
                 };
                 self.observer.skipped(&skipped, raw)?;
                 return Ok(Outcome::Skipped(reason));
@@ -524,7 +451,7 @@ impl<'a> Ingestor<'a> {
         if self.users.len() > self.options.cache.hot_profiles {
             self.pack_all();
         }
-        if self.pending >= self.options.batch_size {
+        if self.pending >= self.options.batch_size && !self.in_unit {
             self.commit()?;
         } else if self.packed_bytes > self.options.cache.packed_bytes
             || self.companies.len() > self.options.cache.companies
@@ -554,6 +481,7 @@ impl<'a> Ingestor<'a> {
             return Ok(());
         }
         self.flush()?;
+        self.write_checkpoints()?;
         // Read inside the transaction: a commit by another process right after ours
         // must still show as a change next time.
         let version = self.store.data_version()?;
@@ -573,6 +501,14 @@ impl<'a> Ingestor<'a> {
     /// Commits what is left and returns the summary.
     pub fn finish(mut self) -> Result<Summary> {
         self.commit()?;
+        if !self.checkpoints.is_empty() || self.current_checkpoint.is_some() {
+            // Files that applied nothing (all duplicates, all rejected) are done too.
+            self.store.begin()?;
+            self.in_transaction = true;
+            self.write_checkpoints()?;
+            self.store.commit()?;
+            self.in_transaction = false;
+        }
         Ok(std::mem::take(&mut self.summary))
     }
 
@@ -673,7 +609,7 @@ impl<'a> Ingestor<'a> {
     }
 
     fn reject(&mut self, loc: Location<'_>, reason: String, raw: &[u8]) -> Result<()> {
-        self.reject_with(loc, reason, raw, false)
+        self.reject_with(loc, reason, raw, false, None)
     }
 
     fn reject_with(
@@ -682,11 +618,13 @@ impl<'a> Ingestor<'a> {
         reason: String,
         raw: &[u8],
         truncated: bool,
+        offset: Option<u64>,
     ) -> Result<()> {
         let rejection = Rejection {
             source: loc.source.to_string(),
             line: loc.line,
             item: loc.item,
+            offset,
             reason,
             truncated,
         };
@@ -713,47 +651,9 @@ fn json_error(e: &serde_json::Error) -> String {
     }
 }
 
-/// A first line that opens a JSON document spread over several lines.
-fn starts_document(line: &[u8]) -> bool {
-    let text = line.trim_ascii();
-    matches!(text.first(), Some(b'[') | Some(b'{'))
-        && serde_json::from_slice::<serde::de::IgnoredAny>(text).is_err()
-}
-
-enum Document {
-    /// The whole input was one JSON value.
-    Whole(Value),
-    /// It was not: the lines read so far (and whether each was too long), to take one
-    /// by one.
-    Lines(Vec<(Vec<u8>, bool)>),
-}
-
-/// How much of an input is held to try it as one multi-line document.
-const MAX_DOCUMENT: usize = 64 * 1024 * 1024;
-
-fn read_document(input: &mut Input, first: &[u8], line: &mut u64) -> Result<Document> {
-    let mut lines = vec![(first.to_vec(), false)];
-    let mut size = first.len();
-    let mut buf = Vec::new();
-    loop {
-        let (consumed, too_long) = input.read_line(&mut buf)?;
-        if consumed == 0 {
-            break;
-        }
-        *line += 1;
-        size += buf.len() + 1;
-        lines.push((buf.clone(), too_long));
-        if too_long || size > MAX_DOCUMENT {
-            return Ok(Document::Lines(lines));
-        }
-    }
-    let whole: Vec<u8> = lines
-        .iter()
-        .map(|(l, _)| l.as_slice())
-        .collect::<Vec<_>>()
-        .join(&b'\n');
-    match serde_json::from_slice::<Value>(&whole) {
-        Ok(value) => Ok(Document::Whole(value)),
-        Err(_) => Ok(Document::Lines(lines)),
-    }
+/// A batch's keys besides `batch` (its envelope: `context`, `integrations`, `sentAt`)
+/// given to one of its items (the item's own keys win). Every batch, held whole or read
+/// item by item, goes through [`Envelope`].
+pub(crate) fn merge_envelope(item: Value, envelope: &Map<String, Value>) -> Value {
+    Envelope::of(envelope).apply(item)
 }

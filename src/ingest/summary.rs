@@ -12,6 +12,9 @@ pub struct Rejection {
     /// 0-based position inside a JSON array or batch on that line, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item: Option<usize>,
+    /// For input that is not JSON: the byte (of the decompressed input) where it broke.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
     pub reason: String,
     /// The raw input handed to the observer is only the start of it (a line too long to
     /// hold in memory).
@@ -34,6 +37,24 @@ pub struct IgnoredValue {
 pub struct Unreadable {
     pub source: String,
     pub reason: String,
+}
+
+/// What one input gave (`ingest --json`'s `files`), to reconcile a back-fill file by file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct FileRow {
+    pub source: String,
+    pub received: u64,
+    pub applied: u64,
+    pub duplicates: u64,
+    pub skipped: u64,
+    pub rejected: u64,
+    /// Bytes of the input as stored (compressed bytes for a compressed file), those
+    /// skipped by a checkpoint included.
+    pub bytes: u64,
+    /// Where reading started, by the file's checkpoint: a byte offset, or its size when
+    /// it was read whole before (then nothing was read again).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumed_at: Option<u64>,
 }
 
 /// Applied events by call type.
@@ -73,11 +94,27 @@ pub struct Summary {
     pub ignored_truncated: bool,
     /// Inputs that could not be read at all.
     pub unreadable: Vec<Unreadable>,
+    /// Files found in a folder and left out (hidden, or not JSON), with why.
+    pub skipped_files: Vec<Unreadable>,
+    /// One row per input read.
+    pub files: Vec<FileRow>,
 }
 
 impl Summary {
     /// How many rejections and ignored values the summary lists.
     pub const LISTED: usize = 1000;
+
+    /// The counters alone (for a file's row).
+    pub(crate) fn clone_counts(&self) -> Summary {
+        Summary {
+            received: self.received,
+            applied: self.applied,
+            rejected: self.rejected,
+            skipped: self.skipped,
+            duplicates: self.duplicates,
+            ..Summary::default()
+        }
+    }
 
     pub(crate) fn add_rejection(&mut self, rejection: Rejection) {
         self.rejected += 1;

@@ -49,6 +49,17 @@ impl Envelope {
         }
     }
 
+    /// The envelope of a batch whose keys stay where they are (a batch read item by item).
+    pub fn of(envelope: &Map<String, Value>) -> Envelope {
+        let mut given = Map::new();
+        for key in ["context", "integrations", "sentAt"] {
+            if let Some(value) = envelope.get(key) {
+                given.insert(key.to_string(), value.clone());
+            }
+        }
+        Envelope::take_from(&mut given)
+    }
+
     /// One event of the batch with what the envelope gives it. Not an object: as it is.
     pub fn apply(&self, item: Value) -> Value {
         let Value::Object(mut object) = item else {

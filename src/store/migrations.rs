@@ -198,7 +198,26 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX rejections_received ON rejections(received_at);
     "#,
-    // 5: provenance (`users explain`, `companies explain`): for every event that changed a
+    // 5: ingest checkpoints: how far each file was read, written in the transaction that
+    // commits its events, so a rerun of an interrupted back-fill skips what is done. A
+    // file is known by its path, size and modification time; `offset` and `line` say
+    // where reading starts again (inside a top-level array: the line it starts on and
+    // the next item); `complete` marks a file read to its end.
+    r#"
+    CREATE TABLE IF NOT EXISTS ingest_checkpoints (
+        path TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        offset INTEGER NOT NULL,
+        line INTEGER NOT NULL,
+        array_line INTEGER,
+        array_next INTEGER,
+        complete INTEGER NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (path, size, mtime_ns)
+    ) WITHOUT ROWID;
+    "#,
+    // 6: provenance (`users explain`, `companies explain`): for every event that changed a
     // profile's field or attribute, or whose write to it lost to a newer one or was
     // ignored, one row naming the event and where it came from, with its writes packed
     // (semantics::provenance). `owner` is users.id, or minus companies.id. Sources

@@ -2,6 +2,8 @@
 //! Nothing here prints; every statement is parameterised.
 
 mod attributes;
+mod changes;
+mod checkpoints;
 mod companies;
 mod domains;
 mod explain;
@@ -24,6 +26,8 @@ use anyhow::{Context, Result};
 use rusqlite::{Connection, OpenFlags};
 
 pub use attributes::{AttrDef, Origin, Redefinition, UnconvertedValue};
+pub use changes::{Changes, NewAttribute, ProfileChanges};
+pub use checkpoints::Checkpoint;
 pub use companies::CompanyView;
 pub use domains::DomainRow;
 pub use explain::{EventRef, Explained, Explanation, HistoryEntry};

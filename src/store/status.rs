@@ -7,7 +7,8 @@ use serde::Serialize;
 
 use super::Store;
 
-/// The tables a reset empties: everything events made. Keys, trusted domains and
+/// The tables a reset empties: everything events made (and the back-fill checkpoints
+/// that say which files were read). Keys, trusted domains and
 /// attribute definitions are configuration and stay.
 pub const RESET_TABLES: &[&str] = &[
     "users",
@@ -22,6 +23,7 @@ pub const RESET_TABLES: &[&str] = &[
     "rejections",
     "unconverted_values",
     "provenance",
+    super::checkpoints::CHECKPOINTS,
 ];
 
 /// Counts of what the database holds.

@@ -156,3 +156,76 @@ pub fn synthetic_events(n: usize, users: usize, seed: u64) -> String {
     }
     out
 }
+
+/// Everything a user can query, for comparing two databases.
+pub fn state(env: &Env) -> Vec<Value> {
+    [
+        vec!["users", "list"],
+        vec!["companies", "list"],
+        vec!["events", "list"],
+        vec!["pages", "list"],
+        vec!["attrs", "list"],
+    ]
+    .iter()
+    .map(|args| {
+        let (code, v) = env.json(args);
+        assert_eq!(code, 0, "{args:?}");
+        strip_volatile(v)
+    })
+    .collect()
+}
+
+/// Attribute definitions carry the wall-clock time they were created; drop it.
+fn strip_volatile(mut v: Value) -> Value {
+    if let Value::Array(items) = &mut v {
+        for item in items {
+            if let Some(o) = item.as_object_mut() {
+                if o.contains_key("origin") {
+                    o.remove("created_at");
+                }
+            }
+        }
+    }
+    v
+}
+
+/// Starts `usercom ingest --quiet --batch-size BATCH PATH` and kills it (SIGKILL) as soon
+/// as at least `after` messageIds are committed (or after two minutes); returns how many
+/// were committed when it was killed.
+pub fn ingest_then_kill(env: &Env, key: &str, path: &Path, batch: usize, after: i64) -> i64 {
+    use std::time::{Duration, Instant};
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("usercom"))
+        .arg("--db")
+        .arg(&env.db)
+        .args([
+            "ingest",
+            "--quiet",
+            "--batch-size",
+            &batch.to_string(),
+            "--api-key",
+            key,
+        ])
+        .arg(path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let mut applied = 0;
+    while started.elapsed() < Duration::from_secs(120) {
+        std::thread::sleep(Duration::from_millis(5));
+        if let Ok(conn) = rusqlite::Connection::open(&env.db) {
+            applied = conn
+                .query_row("SELECT count(*) FROM message_keys", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .unwrap_or(0);
+            if applied >= after {
+                break;
+            }
+        }
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    applied
+}

@@ -1,8 +1,10 @@
-//! `usercom ingest`: apply Segment events from files or stdin.
+//! `usercom ingest`: apply Segment events from files, folders or stdin.
+
+mod dry_run;
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result};
@@ -22,9 +24,12 @@ use crate::store::{DEFAULT_CACHE_MIB, KeyStatus, NewRejection, RejectionOutcome,
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
-    /// ndjson files (one event per line; a JSON array or a Segment batch object also
-    /// works). `-` or none: standard input.
-    #[arg(value_name = "FILE")]
+    /// Files or folders of events (`-` or none: standard input). Any JSON shape: ndjson,
+    /// pretty-printed objects one after another, a JSON array or a Segment batch of any
+    /// size; gzip-compressed or not (recognised by its first bytes). A folder is read
+    /// whole, files in name order; hidden files, and files that are not JSON, are
+    /// skipped with a note.
+    #[arg(value_name = "PATH")]
     pub files: Vec<PathBuf>,
 
     /// The API key (see `usercom keys create`).
@@ -40,12 +45,23 @@ pub struct IngestArgs {
     #[arg(long, value_name = "DOMAIN")]
     pub origin: Option<String>,
 
-    /// Append every rejected input line to this file, as ndjson
-    /// {"source", "line", "reason", "raw"}, to fix and replay ("raw_base64" too when the
-    /// line is not UTF-8; "raw_truncated" when it was over 8 MiB and only its start is
-    /// kept).
+    /// Append every rejected event to this file, as ndjson
+    /// {"source", "line", "item", "reason", "raw"}, one per event (an item of an array
+    /// too), to fix and replay ("raw_base64" too when it is not UTF-8; "raw_truncated"
+    /// when it was over 8 MiB and only its start is kept).
     #[arg(long, value_name = "PATH")]
     pub rejects: Option<PathBuf>,
+
+    /// Show what the run would change (users and companies created or changed, per
+    /// attribute, events and page views added, attributes created) and write nothing.
+    /// Runs on a copy of the database in the temporary folder (twice its size on disk).
+    #[arg(long, conflicts_with = "rejects")]
+    pub dry_run: bool,
+
+    /// Read every file from its start, even those a checkpoint says were read before
+    /// (the result is the same: events already applied count as duplicates).
+    #[arg(long)]
+    pub no_resume: bool,
 
     /// No progress bar and no per-line messages (the summary is still printed).
     #[arg(long, short)]
@@ -169,15 +185,14 @@ impl Observer for CliObserver<'_> {
     fn rejected(&mut self, r: &Rejection, raw: &[u8]) -> Result<()> {
         self.keep(r, raw, RejectionOutcome::Rejected)?;
         let item = r.item.map(|i| format!(" item {i}")).unwrap_or_default();
-        self.say(format!(
-            "{}:{}{item}: rejected: {}",
-            r.source, r.line, r.reason
-        ));
+        let source = crate::output::cell(Some(&r.source));
+        self.say(format!("{source}:{}{item}: rejected: {}", r.line, r.reason));
         if let Some((path, file)) = &mut self.rejects {
             let mut record = json!({
                 "source": r.source,
                 "line": r.line,
                 "item": r.item,
+                "offset": r.offset,
                 "reason": r.reason,
                 "raw": String::from_utf8_lossy(raw),
             });
@@ -254,6 +269,21 @@ pub fn ingest_inputs(
 }
 
 pub fn run(args: IngestArgs, store: &Store, json: bool) -> Result<i32> {
+    let (summary, elapsed) = ingest_args(&args, store)?;
+    if json {
+        print_json(&summary)?;
+    }
+    report(&summary, elapsed, json);
+    Ok(exit_code(&summary))
+}
+
+/// A dry run: see [`dry_run::run`].
+pub fn dry_run(args: IngestArgs, db: &Path, json: bool) -> Result<i32> {
+    dry_run::run(args, db, json)
+}
+
+/// Runs the ingest the arguments ask for on `store`; the summary and seconds taken.
+fn ingest_args(args: &IngestArgs, store: &Store) -> Result<(Summary, f64)> {
     authorize(store, &args.api_key)?;
     store.set_cache_mib(args.cache_mb)?;
     let mut inputs = Input::open_all(&args.files).map_err(Error::Usage)?;
@@ -261,23 +291,69 @@ pub fn run(args: IngestArgs, store: &Store, json: bool) -> Result<i32> {
         origin: args.origin.clone(),
         batch_size: args.batch_size as usize,
         provenance: !args.no_provenance,
+        resume: !args.no_resume,
         ..IngestOptions::default()
     };
     let mut observer = CliObserver::new(args.quiet, args.rejects.clone())?.keep_in(store);
     let started = Instant::now();
     let summary = ingest_inputs(store, &mut inputs, options, &mut observer)?;
-    let elapsed = started.elapsed().as_secs_f64();
+    Ok((summary, started.elapsed().as_secs_f64()))
+}
+
+/// Notes, the per-file table (text output, more than one file) and the summary line,
+/// on stderr.
+fn report(summary: &Summary, elapsed: f64, json: bool) {
     for u in &summary.unreadable {
         eprintln!(
             "usercom: {}",
             terminal_safe(&format!("{}: {}", u.source, u.reason))
         );
     }
-    eprintln!("{}", describe(&summary, elapsed));
-    if json {
-        print_json(&summary)?;
+    for s in &summary.skipped_files {
+        eprintln!("usercom: note: {}: {}", s.source, s.reason);
     }
-    Ok(exit_code(&summary))
+    let resumed = summary
+        .files
+        .iter()
+        .filter(|f| f.resumed_at.is_some())
+        .count();
+    if resumed > 0 {
+        eprintln!(
+            "usercom: note: {resumed} file(s) read before (by their checkpoints) were skipped \
+             whole or in part; --no-resume reads them again"
+        );
+    }
+    if !json && summary.files.len() > 1 {
+        eprintln!("{}", files_table(summary));
+    }
+    eprintln!("{}", describe(summary, elapsed));
+}
+
+/// One row per input file.
+fn files_table(summary: &Summary) -> crate::output::TextTable {
+    let mut table = crate::output::table(&[
+        "file",
+        "received",
+        "applied",
+        "duplicates",
+        "skipped",
+        "rejected",
+        "bytes",
+        "resumed at",
+    ]);
+    for f in &summary.files {
+        table.add_row(vec![
+            crate::output::cell(Some(&f.source)),
+            f.received.to_string(),
+            f.applied.to_string(),
+            f.duplicates.to_string(),
+            f.skipped.to_string(),
+            f.rejected.to_string(),
+            f.bytes.to_string(),
+            f.resumed_at.map(|b| b.to_string()).unwrap_or_default(),
+        ]);
+    }
+    table
 }
 
 /// The one-paragraph summary printed to stderr.
