@@ -9,18 +9,17 @@ use super::owners::{Made, Write, write_values};
 use super::{Cached, Ingestor, Location};
 use crate::ingest::IgnoredValue;
 use crate::semantics::attributes::{AttrType, Scalar, Scope, attribute_name, convert};
-use crate::semantics::company::{CompanyField, CompanyProfile, company_trait_changes};
 use crate::semantics::context::{context_fields, user_agent};
 use crate::semantics::domains::{host_of_url, is_trusted};
 use crate::semantics::event::{Event, Kind};
 use crate::semantics::identity::{self, Holder, Known, Resolution};
 use crate::semantics::packed::unpack_user;
-use crate::semantics::profile::{Ignored, Record, UserField, UserProfile, user_trait_changes};
+use crate::semantics::profile::{Ignored, UserField, UserProfile, user_trait_changes};
 use crate::semantics::provenance::{Outcome, Rule, Slot};
 use crate::semantics::time::format_timestamp;
-use crate::store::{NewPage, company_owner, user_owner};
+use crate::store::{NewPage, user_owner};
 
-use super::provenance::{TypedWrite, record_attribute, record_field};
+use super::provenance::{TypedWrite, field_rules};
 
 impl Ingestor<'_> {
     /// The 403 reason when the event's domain is known and not trusted.
@@ -229,26 +228,7 @@ impl Ingestor<'_> {
                 attributes.push((name.as_str(), attr));
             }
         }
-        // Each write's name and rule, for provenance.
-        let fields_named: Vec<(&str, Rule)> = fields
-            .iter()
-            .enumerate()
-            .map(|(i, (field, value))| {
-                let rule = if i < from_context {
-                    Rule::ContextField
-                } else if i < from_identity {
-                    Rule::AnonymousId
-                } else if name_split && matches!(field, UserField::FirstName | UserField::LastName)
-                {
-                    Rule::NameSplit
-                } else if value.is_none() {
-                    Rule::ClearedByNull
-                } else {
-                    Rule::MappedTrait
-                };
-                (field.name(), rule)
-            })
-            .collect();
+        let fields_named = field_rules(&fields, from_context, from_identity, name_split);
         let attributes_named: Vec<(&str, Rule, &str)> = attributes
             .iter()
             .map(|(name, w)| (*name, w.rule, w.detail()))
@@ -261,11 +241,10 @@ impl Ingestor<'_> {
         let cached = self.user(user)?;
         let own = |made: Made<'_>| {
             let (name, rule, detail) = match made.slot {
-                Slot::Field => (
-                    fields_named[made.position].0,
-                    fields_named[made.position].1,
-                    "",
-                ),
+                Slot::Field => {
+                    let (name, rule) = fields_named[made.position];
+                    (name, rule, "")
+                }
                 _ => attributes_named[made.position],
             };
             provenance.scalar(made.slot, name, made.value, rule, made.outcome, detail);
@@ -300,7 +279,7 @@ impl Ingestor<'_> {
 
     /// A custom value typed by its attribute (created with `auto_type` if new); None
     /// when it cannot be converted (reported).
-    fn typed_value(
+    pub(super) fn typed_value(
         &mut self,
         loc: Location<'_>,
         scope: Scope,
@@ -356,7 +335,7 @@ impl Ingestor<'_> {
         }
     }
 
-    fn report_ignored(&mut self, loc: Location<'_>, ignored: &[Ignored]) {
+    pub(super) fn report_ignored(&mut self, loc: Location<'_>, ignored: &[Ignored]) {
         for i in ignored {
             let value = IgnoredValue {
                 source: loc.source.to_string(),
@@ -453,85 +432,6 @@ impl Ingestor<'_> {
             .get_or_create(self.store, Scope::Event, event, name, AttrType::String)
             .map(|(_, ty)| ty)
             .unwrap_or(AttrType::String)
-    }
-
-    fn apply_group(&mut self, loc: Location<'_>, user: i64, event: &Event) -> Result<()> {
-        let group_id = event
-            .group_id
-            .as_deref()
-            .expect("decode requires groupId for group");
-        let company = self.company(group_id, event)?;
-        let changes = company_trait_changes(&event.company_traits);
-        self.report_ignored(loc, &changes.ignored);
-        self.record_ignored(&changes.ignored);
-        let mut attributes = Vec::with_capacity(changes.custom.len());
-        for (name, value) in &changes.custom {
-            if let Some(attr) =
-                self.typed_value(loc, Scope::Company, "", name, value, AttrType::String)?
-            {
-                attributes.push((name.as_str(), attr));
-            }
-        }
-        let mut provenance = std::mem::take(&mut self.provenance);
-        let cached = self
-            .companies
-            .get_mut(&company)
-            .expect("loaded by company()");
-        let record: &mut Record = &mut cached.profile.record;
-        let mut dirty = record.touch(event.time);
-        for (field, value) in changes.fields {
-            let rule = if value.is_none() {
-                Rule::ClearedByNull
-            } else {
-                Rule::MappedTrait
-            };
-            let slot = (CompanyField::index(field), field.name());
-            dirty |= record_field(&mut provenance, record, slot, value, rule, event.clock);
-        }
-        for (name, w) in attributes {
-            record_attribute(
-                &mut provenance,
-                record,
-                name,
-                w,
-                event.clock,
-                &mut cached.dirty_attrs,
-            );
-        }
-        cached.dirty |= dirty;
-        self.provenance = provenance;
-        self.flush_provenance(company_owner(company), loc, event)?;
-        self.store.add_membership(company, user, event.time)
-    }
-
-    fn company(&mut self, group_id: &str, event: &Event) -> Result<i64> {
-        let id = match self.group_ids.get(group_id) {
-            Some(id) => *id,
-            None => {
-                let id = match self.store.company_ref(group_id)? {
-                    Some(id) => id,
-                    None => {
-                        let id = self.store.insert_company(group_id, event.time)?;
-                        let profile = CompanyProfile {
-                            id,
-                            group_id: group_id.to_string(),
-                            record: Record::new(CompanyField::ALL.len(), event.time),
-                        };
-                        let mut cached = Cached::clean(profile);
-                        cached.dirty = true;
-                        self.companies.insert(id, cached);
-                        id
-                    }
-                };
-                self.group_ids.insert(group_id.to_string(), id);
-                id
-            }
-        };
-        if !self.companies.contains_key(&id) {
-            let profile = self.store.load_company(id)?;
-            self.companies.insert(id, Cached::clean(profile));
-        }
-        Ok(id)
     }
 
     // ---- writing ----

@@ -6,6 +6,7 @@
 
 mod apply;
 mod files;
+mod groups;
 mod owners;
 mod provenance;
 mod registry;

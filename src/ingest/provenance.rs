@@ -8,7 +8,7 @@ use crate::semantics::attributes::{AttrType, Scalar};
 use crate::semantics::event::Event;
 use crate::semantics::lww::{Clock, Lww};
 use crate::semantics::profile::Ignored;
-use crate::semantics::profile::Record;
+use crate::semantics::profile::{Record, UserField};
 use crate::semantics::provenance::{Outcome, Packer, Rule, Slot, is_as_sent, sent_type};
 use crate::store::ProvenanceEvent;
 use serde_json::Value;
@@ -93,6 +93,35 @@ impl Ingestor<'_> {
         self.provenance.clear();
         Ok(())
     }
+}
+
+/// The name and rule of each standard field an event writes to a user: the first
+/// `from_context` come from its context, those up to `from_identity` from its ids, the
+/// rest from its traits (`name_split`: `name` was split into first and last name).
+pub(super) fn field_rules(
+    fields: &[(UserField, Option<Scalar>)],
+    from_context: usize,
+    from_identity: usize,
+    name_split: bool,
+) -> Vec<(&'static str, Rule)> {
+    fields
+        .iter()
+        .enumerate()
+        .map(|(i, (field, value))| {
+            let rule = if i < from_context {
+                Rule::ContextField
+            } else if i < from_identity {
+                Rule::AnonymousId
+            } else if name_split && matches!(field, UserField::FirstName | UserField::LastName) {
+                Rule::NameSplit
+            } else if value.is_none() {
+                Rule::ClearedByNull
+            } else {
+                Rule::MappedTrait
+            };
+            (field.name(), rule)
+        })
+        .collect()
 }
 
 /// A custom value typed by its attribute, and the rule that typed it.
