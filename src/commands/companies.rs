@@ -21,6 +21,9 @@ pub enum CompaniesCommand {
     /// List companies, optionally filtered by fields and attributes, with member counts.
     #[command(long_about = LIST_ABOUT)]
     List(ListArgs),
+    /// Which event set each field and attribute, by which rule, and what it replaced.
+    #[command(long_about = super::explain::EXPLAIN_ABOUT)]
+    Explain(super::explain::ExplainArgs),
 }
 
 const LIST_ABOUT: &str = "\
@@ -57,6 +60,7 @@ const TABLE_COLUMNS: [&str; 6] = [
 
 pub fn run(cmd: CompaniesCommand, store: &Store, json: bool) -> Result<i32> {
     match cmd {
+        CompaniesCommand::Explain(args) => return super::explain::run_company(args, store, json),
         CompaniesCommand::Show { group_id } => {
             let company = api::detail(store, &group_id)?;
             if json {

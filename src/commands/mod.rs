@@ -5,12 +5,14 @@ mod companies;
 mod demo;
 mod domains;
 mod expect;
+mod explain;
 mod history;
 mod ingest;
 mod keys;
 mod lists;
 mod rejections;
 mod serve;
+mod snapshot;
 mod status;
 mod users;
 
@@ -87,6 +89,10 @@ pub enum Command {
     Reset(status::ResetArgs),
     /// Serve Segment's HTTP Tracking API (/v1/identify, /v1/track, /v1/batch, ...).
     Serve(serve::ServeArgs),
+    /// The whole state (users, companies, attribute definitions) as canonical JSON.
+    Snapshot(snapshot::SnapshotArgs),
+    /// Compare two databases or snapshots (exit 0 when equal, 1 when not).
+    Diff(snapshot::DiffArgs),
 }
 
 /// The database path when none is given.
@@ -128,6 +134,10 @@ pub fn run() -> Result<i32> {
         Command::Serve(args) => {
             serve::run(args, db.as_deref().unwrap_or(Path::new(DEFAULT_DB)), json)
         }
+        Command::Snapshot(args) => {
+            snapshot::run_snapshot(args, db.as_deref().unwrap_or(Path::new(DEFAULT_DB)))
+        }
+        Command::Diff(args) => snapshot::run_diff(args, json),
     }
 }
 

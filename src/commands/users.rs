@@ -23,6 +23,9 @@ pub enum UsersCommand {
     /// List users, optionally filtered by fields, attributes, events and page views.
     #[command(long_about = LIST_ABOUT)]
     List(Box<ListArgs>),
+    /// Which event set each field and attribute, by which rule, and what it replaced.
+    #[command(long_about = super::explain::EXPLAIN_ABOUT)]
+    Explain(super::explain::ExplainArgs),
 }
 
 const LIST_ABOUT: &str = "\
@@ -126,6 +129,7 @@ const TABLE_COLUMNS: [&str; 7] = [
 
 pub fn run(cmd: UsersCommand, store: &Store, json: bool) -> Result<i32> {
     match cmd {
+        UsersCommand::Explain(args) => return super::explain::run_user(args, store, json),
         UsersCommand::Show { id, recent } => {
             let detail = api::detail(store, &id, recent)?;
             if json {

@@ -5,19 +5,21 @@ use anyhow::Result;
 use heck::ToSnakeCase;
 use serde_json::{Map, Value};
 
-use super::owners::{Write, write_values};
+use super::owners::{Made, Write, write_values};
 use super::{Cached, Ingestor, Location};
 use crate::ingest::IgnoredValue;
 use crate::semantics::attributes::{AttrType, Scalar, Scope, attribute_name, convert};
-use crate::semantics::company::{CompanyField, CompanyProfile, company_trait_changes};
 use crate::semantics::context::{context_fields, user_agent};
 use crate::semantics::domains::{host_of_url, is_trusted};
 use crate::semantics::event::{Event, Kind};
 use crate::semantics::identity::{self, Holder, Known, Resolution};
 use crate::semantics::packed::unpack_user;
-use crate::semantics::profile::{Ignored, Record, UserField, UserProfile, user_trait_changes};
+use crate::semantics::profile::{Ignored, UserField, UserProfile, user_trait_changes};
+use crate::semantics::provenance::{Outcome, Rule, Slot};
 use crate::semantics::time::format_timestamp;
-use crate::store::NewPage;
+use crate::store::{NewPage, user_owner};
+
+use super::provenance::{TypedWrite, field_rules};
 
 impl Ingestor<'_> {
     /// The 403 reason when the event's domain is known and not trusted.
@@ -37,6 +39,7 @@ impl Ingestor<'_> {
         self.report_ignored(loc, &event.ignored);
         let user = self.resolve_user(event)?;
         self.apply_user_changes(loc, user, event)?;
+        self.flush_provenance(user_owner(user), loc, event)?;
         match event.kind {
             Kind::Identify => {}
             Kind::Page => self.apply_page(user, event)?,
@@ -91,6 +94,7 @@ impl Ingestor<'_> {
                 from,
             } => {
                 let anon = anon.expect("a claim is made with an anonymousId");
+                let existed = user.is_some();
                 let user = match user {
                     Some(user) => user,
                     None => self.create_user(user_id, event)?,
@@ -99,16 +103,27 @@ impl Ingestor<'_> {
                     Some(record) => record,
                     None => self.create_record(anon, event)?,
                 };
-                if let Some(from) = from {
-                    self.release_record(record, from, user)?;
-                }
+                // Taken over by an earlier linking event: the record's former owner is named.
+                let taken_from = match from {
+                    Some(from) => {
+                        self.release_record(record, from, user)?;
+                        self.user(from)?.profile.user_id.clone()
+                    }
+                    None => None,
+                };
                 self.claim_record(record, user, event.clock)?;
+                let rule = if existed { Rule::Merged } else { Rule::Claimed };
+                self.record_profile(rule, anon, taken_from.as_deref());
                 user
             }
             Resolution::Reclaim { anonymous, user } => {
                 let record = self.user(anonymous)?;
                 record.profile.owner = Some((user, event.clock));
                 record.dirty = true;
+                // The claim's time moves back to this event (explain keeps the earliest).
+                if let Some(anon) = anon {
+                    self.record_profile(Rule::Merged, anon, None);
+                }
                 user
             }
         })
@@ -185,14 +200,22 @@ impl Ingestor<'_> {
         if let Some(url) = event.page_url() {
             fields.push((UserField::CurrentUrl, Some(Scalar::Text(url.to_string()))));
         }
+        let from_context = fields.len();
         if let Some(anon) = &event.anonymous_id
             && identity::shows_anonymous_id(self.find_anonymous(anon)?, user)
         {
             fields.push((UserField::AnonymousId, Some(Scalar::Text(anon.clone()))));
         }
+        let from_identity = fields.len();
         let changes = user_trait_changes(&event.user_traits);
         fields.extend(changes.fields);
         self.report_ignored(loc, &changes.ignored);
+        self.record_ignored(&changes.ignored);
+        let traits = &event.user_traits;
+        let name_split = traits.get("name").is_some_and(serde_json::Value::is_string)
+            && !["first_name", "firstName", "last_name", "lastName"]
+                .iter()
+                .any(|k| traits.contains_key(*k));
         let audience = event.audience_key().map(|k| k.to_snake_case());
         let mut attributes = Vec::with_capacity(changes.custom.len());
         for (name, value) in &changes.custom {
@@ -202,24 +225,61 @@ impl Ingestor<'_> {
                 AttrType::String
             };
             if let Some(attr) = self.typed_value(loc, Scope::User, "", name, value, auto_type)? {
-                attributes.push(attr);
+                attributes.push((name.as_str(), attr));
             }
         }
+        let fields_named = field_rules(&fields, from_context, from_identity, name_split);
+        let attributes_named: Vec<(&str, Rule, &str)> = attributes
+            .iter()
+            .map(|(name, w)| (*name, w.rule, w.detail()))
+            .collect();
+        let attributes: Vec<(i64, Option<Scalar>)> = attributes
+            .into_iter()
+            .map(|(_, w)| (w.attr, w.value))
+            .collect();
+        let mut provenance = std::mem::take(&mut self.provenance);
         let cached = self.user(user)?;
+        let own = |made: Made<'_>| {
+            let (name, rule, detail) = match made.slot {
+                Slot::Field => {
+                    let (name, rule) = fields_named[made.position];
+                    (name, rule, "")
+                }
+                _ => attributes_named[made.position],
+            };
+            provenance.scalar(made.slot, name, made.value, rule, made.outcome, detail);
+        };
         let owner = cached.profile.owner.map(|(owner, _)| owner);
         // An anonymous record's values join its owner's too.
         let for_owner = owner.map(|owner| (owner, fields.clone(), attributes.clone()));
-        write_values(cached, event.time, clock, fields, attributes, Write::Own);
+        write_values(
+            cached,
+            event.time,
+            clock,
+            fields,
+            attributes,
+            Write::Own,
+            &mut { own },
+        );
         if let Some((owner, fields, attributes)) = for_owner {
             let cached = self.user(owner)?;
-            write_values(cached, event.time, clock, fields, attributes, Write::Owned);
+            write_values(
+                cached,
+                event.time,
+                clock,
+                fields,
+                attributes,
+                Write::Owned,
+                &mut |_| {},
+            );
         }
+        self.provenance = provenance;
         Ok(())
     }
 
     /// A custom value typed by its attribute (created with `auto_type` if new); None
     /// when it cannot be converted (reported).
-    fn typed_value(
+    pub(super) fn typed_value(
         &mut self,
         loc: Location<'_>,
         scope: Scope,
@@ -227,7 +287,7 @@ impl Ingestor<'_> {
         name: &str,
         value: &Value,
         auto_type: AttrType,
-    ) -> Result<Option<(i64, Option<Scalar>)>> {
+    ) -> Result<Option<TypedWrite>> {
         let name = match attribute_name(scope, name) {
             Ok(name) => name,
             Err(reason) => {
@@ -240,16 +300,28 @@ impl Ingestor<'_> {
                 return Ok(None);
             }
         };
-        let (id, ty) = self
+        let ((id, ty), created) = self
             .registry
-            .get_or_create(self.store, scope, event, name, auto_type)?;
+            .get_or_create_new(self.store, scope, event, name, auto_type)?;
         match convert(value, ty) {
-            Ok(scalar) => Ok(Some((id, scalar))),
+            Ok(scalar) => Ok(Some(TypedWrite::new(
+                id, ty, value, scalar, auto_type, created,
+            ))),
             Err(err) => {
                 let reason = format!(
                     "cannot be converted to {ty}: attribute {name} is {}",
                     err.ty
                 );
+                if scope != Scope::Event {
+                    self.provenance.json(
+                        Slot::Attribute,
+                        name,
+                        &value.to_string(),
+                        Rule::Unconvertible,
+                        Outcome::Ignored,
+                        &reason,
+                    );
+                }
                 self.report_ignored(
                     loc,
                     &[Ignored {
@@ -263,7 +335,7 @@ impl Ingestor<'_> {
         }
     }
 
-    fn report_ignored(&mut self, loc: Location<'_>, ignored: &[Ignored]) {
+    pub(super) fn report_ignored(&mut self, loc: Location<'_>, ignored: &[Ignored]) {
         for i in ignored {
             let value = IgnoredValue {
                 source: loc.source.to_string(),
@@ -330,15 +402,14 @@ impl Ingestor<'_> {
             .expect("decode requires event for track");
         let mut properties = Map::new();
         for (key, value) in &event.properties {
-            if let Some((id, scalar)) =
+            if let Some(w) =
                 self.typed_value(loc, Scope::Event, name, key, value, AttrType::String)?
             {
-                let _ = id;
                 let key = key.trim();
                 let ty = self.registry_type(name, key);
                 properties.insert(
                     key.to_string(),
-                    scalar.map(|s| s.to_json(ty)).unwrap_or(Value::Null),
+                    w.value.map(|s| s.to_json(ty)).unwrap_or(Value::Null),
                 );
             }
         }
@@ -361,70 +432,6 @@ impl Ingestor<'_> {
             .get_or_create(self.store, Scope::Event, event, name, AttrType::String)
             .map(|(_, ty)| ty)
             .unwrap_or(AttrType::String)
-    }
-
-    fn apply_group(&mut self, loc: Location<'_>, user: i64, event: &Event) -> Result<()> {
-        let group_id = event
-            .group_id
-            .as_deref()
-            .expect("decode requires groupId for group");
-        let company = self.company(group_id, event)?;
-        let changes = company_trait_changes(&event.company_traits);
-        self.report_ignored(loc, &changes.ignored);
-        let mut attributes = Vec::with_capacity(changes.custom.len());
-        for (name, value) in &changes.custom {
-            if let Some(attr) =
-                self.typed_value(loc, Scope::Company, "", name, value, AttrType::String)?
-            {
-                attributes.push(attr);
-            }
-        }
-        let cached = self
-            .companies
-            .get_mut(&company)
-            .expect("loaded by company()");
-        let record: &mut Record = &mut cached.profile.record;
-        let mut dirty = record.touch(event.time);
-        for (field, value) in changes.fields {
-            dirty |= record.set_field(CompanyField::index(field), value, event.clock);
-        }
-        for (attr, value) in attributes {
-            if record.set_attribute(attr, value, event.clock) {
-                cached.dirty_attrs.push(attr);
-            }
-        }
-        cached.dirty |= dirty;
-        self.store.add_membership(company, user, event.time)
-    }
-
-    fn company(&mut self, group_id: &str, event: &Event) -> Result<i64> {
-        let id = match self.group_ids.get(group_id) {
-            Some(id) => *id,
-            None => {
-                let id = match self.store.company_ref(group_id)? {
-                    Some(id) => id,
-                    None => {
-                        let id = self.store.insert_company(group_id, event.time)?;
-                        let profile = CompanyProfile {
-                            id,
-                            group_id: group_id.to_string(),
-                            record: Record::new(CompanyField::ALL.len(), event.time),
-                        };
-                        let mut cached = Cached::clean(profile);
-                        cached.dirty = true;
-                        self.companies.insert(id, cached);
-                        id
-                    }
-                };
-                self.group_ids.insert(group_id.to_string(), id);
-                id
-            }
-        };
-        if !self.companies.contains_key(&id) {
-            let profile = self.store.load_company(id)?;
-            self.companies.insert(id, Cached::clean(profile));
-        }
-        Ok(id)
     }
 
     // ---- writing ----

@@ -6,7 +6,9 @@
 
 mod apply;
 mod files;
+mod groups;
 mod owners;
+mod provenance;
 mod registry;
 pub mod source;
 mod summary;
@@ -25,6 +27,7 @@ use crate::semantics::domains::normalize_domain;
 use crate::semantics::event::{Decoded, WireEvent, decode};
 use crate::semantics::lww::Clock;
 use crate::semantics::packed::{SharedStrings, pack_user, unpack_user};
+use crate::semantics::provenance::Packer;
 use crate::semantics::{company::CompanyProfile, profile::UserProfile};
 use crate::store::{Checkpoint, RowWrite, Store};
 use registry::Registry;
@@ -43,6 +46,8 @@ pub struct IngestOptions {
     pub now: DateTime<Utc>,
     /// How much is held in memory.
     pub cache: CacheLimits,
+    /// Record which event wrote each value (for `explain`).
+    pub provenance: bool,
     /// Files already read (by their checkpoints) are skipped, or read from where they
     /// were left.
     pub resume: bool,
@@ -55,6 +60,7 @@ impl Default for IngestOptions {
             batch_size: DEFAULT_BATCH_SIZE,
             now: Utc::now(),
             cache: CacheLimits::default(),
+            provenance: true,
             resume: true,
         }
     }
@@ -193,6 +199,10 @@ pub struct Ingestor<'a> {
     user_ids: HashMap<String, i64>,
     anonymous_ids: HashMap<String, i64>,
     group_ids: HashMap<String, i64>,
+    /// The writes of the event being applied to one profile, packed.
+    provenance: Packer,
+    /// Provenance source ids by file path (or "http").
+    provenance_sources: HashMap<String, i64>,
     summary: Summary,
     in_transaction: bool,
     /// The id the next new user profile gets (valid inside a transaction).
@@ -221,6 +231,7 @@ impl<'a> Ingestor<'a> {
             Some(origin) => Some(normalize_domain(origin).map_err(crate::Error::Usage)?),
             None => None,
         };
+        let record_provenance = options.provenance;
         Ok(Ingestor {
             store,
             observer,
@@ -237,6 +248,8 @@ impl<'a> Ingestor<'a> {
             user_ids: HashMap::default(),
             anonymous_ids: HashMap::default(),
             group_ids: HashMap::default(),
+            provenance: Packer::new(record_provenance),
+            provenance_sources: HashMap::default(),
             summary: Summary::default(),
             in_transaction: false,
             next_user_ref: 0,
@@ -586,6 +599,7 @@ impl<'a> Ingestor<'a> {
         self.user_ids.clear();
         self.anonymous_ids.clear();
         self.group_ids.clear();
+        self.provenance_sources.clear();
     }
 
     fn reject(&mut self, loc: Location<'_>, reason: String, raw: &[u8]) -> Result<()> {

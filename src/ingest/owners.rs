@@ -4,11 +4,13 @@
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
+use super::provenance::outcome_of;
 use super::{Cached, Ingestor};
 use crate::semantics::attributes::Scalar;
 use crate::semantics::event::Event;
 use crate::semantics::lww::Clock;
 use crate::semantics::profile::{UserField, UserProfile};
+use crate::semantics::provenance::{Outcome, Slot};
 
 impl Ingestor<'_> {
     /// The profile a page view or event on `profile` counts for (its owner, for a
@@ -83,7 +85,18 @@ pub(super) enum Write {
     Owned,
 }
 
-/// Writes an event's values (at `time`, `clock`) to a profile.
+/// What one write did, told as it is made (for provenance): its position among the
+/// fields or attributes written, its outcome, and the value it concerns (the value now
+/// held when applied, the one sent when it lost). Writes of the value held are not told.
+pub(super) struct Made<'a> {
+    pub slot: Slot,
+    pub position: usize,
+    pub outcome: Outcome,
+    pub value: Option<&'a Scalar>,
+}
+
+/// Writes an event's values (at `time`, `clock`) to a profile, telling `made` what each
+/// write did.
 pub(super) fn write_values(
     cached: &mut Cached<UserProfile>,
     time: DateTime<Utc>,
@@ -91,22 +104,55 @@ pub(super) fn write_values(
     fields: Vec<(UserField, Option<Scalar>)>,
     attributes: Vec<(i64, Option<Scalar>)>,
     write: Write,
+    made: &mut dyn FnMut(Made<'_>),
 ) {
     let profile = &mut cached.profile;
     let mut dirty = profile.record.touch(time);
-    for (field, value) in fields {
+    for (position, (field, value)) in fields.into_iter().enumerate() {
+        let index = field.index();
+        let outcome = outcome_of(profile.record.fields[index].as_ref(), &value, clock);
+        let tell = |made: &mut dyn FnMut(Made<'_>), outcome, value: Option<&Scalar>| {
+            made(Made {
+                slot: Slot::Field,
+                position,
+                outcome,
+                value,
+            })
+        };
+        if outcome == Some(Outcome::LostToNewer) {
+            tell(made, Outcome::LostToNewer, value.as_ref());
+        }
         let changed = match write {
             Write::Own => profile.set_field(field, value, clock),
-            Write::Owned => profile.contribute_field(field.index(), value, clock),
+            Write::Owned => profile.contribute_field(index, value, clock),
         };
+        if outcome == Some(Outcome::Applied) {
+            tell(made, Outcome::Applied, profile.record.field(index));
+        }
         cached.keys_dirty |= changed && field == UserField::Email;
         dirty |= changed;
     }
-    for (attr, value) in attributes {
+    for (position, (attr, value)) in attributes.into_iter().enumerate() {
+        let outcome = outcome_of(profile.record.attributes.get(&attr), &value, clock);
+        let tell = |made: &mut dyn FnMut(Made<'_>), outcome, value: Option<&Scalar>| {
+            made(Made {
+                slot: Slot::Attribute,
+                position,
+                outcome,
+                value,
+            })
+        };
+        if outcome == Some(Outcome::LostToNewer) {
+            tell(made, Outcome::LostToNewer, value.as_ref());
+        }
         let changed = match write {
             Write::Own => profile.set_attribute(attr, value, clock),
             Write::Owned => profile.contribute_attribute(attr, value, clock),
         };
+        if outcome == Some(Outcome::Applied) {
+            let held = profile.record.attributes.get(&attr);
+            tell(made, Outcome::Applied, held.and_then(|l| l.value.as_ref()));
+        }
         if changed {
             cached.dirty_attrs.push(attr);
         }

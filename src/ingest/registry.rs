@@ -44,6 +44,20 @@ impl Registry {
         name: &str,
         auto_type: AttrType,
     ) -> Result<Def> {
+        Ok(self
+            .get_or_create_new(store, scope, event, name, auto_type)?
+            .0)
+    }
+
+    /// As [`Registry::get_or_create`], and whether it was created now.
+    pub fn get_or_create_new(
+        &mut self,
+        store: &Store,
+        scope: Scope,
+        event: &str,
+        name: &str,
+        auto_type: AttrType,
+    ) -> Result<(Def, bool)> {
         let map = match scope {
             Scope::User => &mut self.user,
             Scope::Company => &mut self.company,
@@ -55,11 +69,11 @@ impl Registry {
             }
         };
         if let Some(def) = map.get(name) {
-            return Ok(*def);
+            return Ok((*def, false));
         }
         let event = (scope == Scope::Event).then_some(event);
         let def = store.create_attribute(scope, event, name, auto_type, Origin::Auto)?;
         map.insert(name.to_string(), (def.id, def.ty));
-        Ok((def.id, def.ty))
+        Ok(((def.id, def.ty), true))
     }
 }

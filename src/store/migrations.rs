@@ -239,6 +239,30 @@ const MIGRATIONS: &[&str] = &[
         SELECT m.company_ref, coalesce(u.owner_ref, m.user_ref) AS user_ref, m.since
         FROM memberships m JOIN users u ON u.id = m.user_ref;
     "#,
+    // 7: provenance (`users explain`, `companies explain`): for every event that changed a
+    // profile's field or attribute, or whose write to it lost to a newer one or was
+    // ignored, one row naming the event and where it came from, with its writes packed
+    // (semantics::provenance). `owner` is users.id, or minus companies.id. Sources
+    // (file paths, "http") are stored once.
+    r#"
+    CREATE TABLE IF NOT EXISTS provenance_sources (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL UNIQUE
+    );
+    CREATE TABLE IF NOT EXISTS provenance (
+        id INTEGER PRIMARY KEY,
+        owner INTEGER NOT NULL,
+        message_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        event_ms INTEGER NOT NULL,
+        source INTEGER NOT NULL,
+        line INTEGER NOT NULL,
+        item INTEGER,
+        received_ms INTEGER NOT NULL,
+        writes BLOB NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS provenance_owner ON provenance(owner);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -6,13 +6,16 @@ mod changes;
 mod checkpoints;
 mod companies;
 mod domains;
+mod explain;
 mod history;
 mod keys;
 mod messages;
 mod migrations;
 mod owners;
+mod provenance;
 mod query;
 mod rejections;
+mod snapshot;
 mod status;
 mod users;
 mod values;
@@ -28,9 +31,11 @@ pub use changes::{Changes, NewAttribute, ProfileChanges};
 pub use checkpoints::Checkpoint;
 pub use companies::CompanyView;
 pub use domains::DomainRow;
+pub use explain::{EventRef, Explained, Explanation, HistoryEntry};
 pub use history::{EventRow, NewPage, PageRow};
 pub use keys::{KeyKind, KeyRow, KeyStatus};
 pub use migrations::SCHEMA_VERSION;
+pub use provenance::{ProvenanceEvent, ProvenanceRow, company_owner, user_owner};
 pub use query::{Bucket, CompanyQuery, EventCondition, HistoryQuery, StatRow, UserQuery};
 pub use rejections::{
     MAX_RAW_BYTES, NewRejection, Outcome as RejectionOutcome, RejectionQuery, RejectionRow,

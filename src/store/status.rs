@@ -22,6 +22,7 @@ pub const RESET_TABLES: &[&str] = &[
     "message_keys",
     "rejections",
     "unconverted_values",
+    "provenance",
     super::checkpoints::CHECKPOINTS,
 ];
 

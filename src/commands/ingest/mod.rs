@@ -75,6 +75,10 @@ pub struct IngestArgs {
     /// Events per transaction.
     #[arg(long, default_value_t = DEFAULT_BATCH_SIZE as u64, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub batch_size: u64,
+    /// Do not record which event wrote each value (`users explain` then shows no writes
+    /// for these events); saves the provenance table's space and time.
+    #[arg(long)]
+    pub no_provenance: bool,
 }
 
 /// Checks an API key; unknown or revoked is 403 Forbidden.
@@ -286,6 +290,7 @@ fn ingest_args(args: &IngestArgs, store: &Store) -> Result<(Summary, f64)> {
     let options = IngestOptions {
         origin: args.origin.clone(),
         batch_size: args.batch_size as usize,
+        provenance: !args.no_provenance,
         resume: !args.no_resume,
         ..IngestOptions::default()
     };
