@@ -1,6 +1,6 @@
 //! End to end with the web UI in a real headless Chromium (Debian's `chromium`, driven
 //! by `puppeteer-core`, tests/e2e/web_ui.mjs) on the demo data: filter users and open
-//! a profile; define an attribute and see the conversion report; create a key (shown
+//! a profile and follow a "why" link to a value's explanation; define an attribute and see the conversion report; create a key (shown
 //! once) and revoke it; add a trusted domain; watch an event sent by analytics.js from
 //! another page appear on the live page (and wait while paused); XSS payloads in
 //! traits and an event name shown as text; a POST without the CSRF token refused;
@@ -90,6 +90,29 @@ fn the_web_ui_in_a_headless_browser() {
         filter["profile"].as_str().unwrap().starts_with("User "),
         "{filter}"
     );
+
+    // A profile's "why" link opens the value's explanation; the value is text there too.
+    let why = ok(&result, "why");
+    assert!(
+        why["url"]
+            .as_str()
+            .unwrap()
+            .ends_with("/ui/why/user/xss-user?name=first_name"),
+        "{why}"
+    );
+    assert!(
+        why["heading"]
+            .as_str()
+            .unwrap()
+            .starts_with("Why first_name"),
+        "{why}"
+    );
+    let table = why["table"].as_str().unwrap();
+    assert!(
+        table.contains("mapped trait") && table.contains(XSS_TRAIT),
+        "{why}"
+    );
+    assert!(why["ran"].is_null(), "{why}");
 
     let define = ok(&result, "define");
     assert!(

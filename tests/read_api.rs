@@ -190,6 +190,32 @@ const READS: [&str; 10] = [
 ];
 
 #[test]
+fn explain_is_the_cli_json() {
+    let db = Db::new();
+    filled(&db);
+    let admin = admin_key(&db);
+    let server = Server::start(&db.path, &[]);
+    for (path, args) in [
+        ("/v1/users/u1/explain", vec!["users", "explain", "u1"]),
+        (
+            "/v1/users/u1/explain?name=email&history=1",
+            vec!["users", "explain", "u1", "email", "--history", "1"],
+        ),
+        (
+            "/v1/companies/acme/explain",
+            vec!["companies", "explain", "acme"],
+        ),
+    ] {
+        let answer = get(&server, &admin, path);
+        assert_eq!(answer.json(), db.json(&args), "{path}");
+    }
+    get(&server, &admin, "/v1/users/nobody/explain").assert_error(404, "not_found");
+    get(&server, &admin, "/v1/users/u1/explain?history=x").assert_error(400, "invalid_request");
+    get(&server, &db.key, "/v1/users/u1/explain").assert_error(403, "forbidden");
+    server.stop();
+}
+
+#[test]
 fn only_an_active_admin_key_in_the_authorization_header_reads() {
     let db = Db::new();
     filled(&db);

@@ -124,6 +124,64 @@ fn users_are_filtered_by_the_query_string_and_a_profile_has_its_timeline() {
 }
 
 #[test]
+fn why_links_lead_to_each_value_s_explanation_shown_as_text() {
+    let db = Db::new();
+    let server = Server::start(&db.path, &[]);
+    let batch = json!({"batch": [
+        {"type": "identify", "messageId": "m-first", "userId": "u1", "traits": {"email": "old@example.com"}, "timestamp": "2026-10-01T10:00:00Z"},
+        {"type": "identify", "messageId": "m-second", "userId": "u1", "traits": {"email": "ada@example.com", "motto": IMG}, "timestamp": "2026-10-02T10:00:00Z"},
+        {"type": "identify", "messageId": SCRIPT, "userId": "u1", "traits": {"nickname": SCRIPT}, "timestamp": "2026-10-03T10:00:00Z"},
+        {"type": "group", "messageId": "m-group", "userId": "u1", "groupId": "acme", "traits": {"name": "Acme"}, "timestamp": "2026-10-04T10:00:00Z"},
+    ]});
+    post(&server, &db.key, "/v1/batch", &batch).assert_ok();
+    let profile = text(&get(server.addr, "/ui/users/u1"));
+    assert!(
+        profile.contains("href=\"/ui/why/user/u1?name=email\""),
+        "{profile}"
+    );
+    assert!(
+        profile.contains("href=\"/ui/why/user/u1?name=motto\""),
+        "{profile}"
+    );
+    // Follow the link: the value, the rule, the writes newest first with their events.
+    let answer = get(server.addr, "/ui/why/user/u1?name=email");
+    assert_eq!(answer.status, 200, "{}", text(&answer));
+    let why = text(&answer);
+    assert!(
+        why.contains("ada@example.com") && why.contains("mapped trait"),
+        "{why}"
+    );
+    let (second, first) = (why.find("m-second"), why.find("m-first"));
+    assert!(second.is_some() && second < first, "newest first: {why}");
+    assert!(!why.contains("motto"), "only the value named: {why}");
+    let policy = answer.header("Content-Security-Policy").expect("a CSP");
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    // Values and messageIds from events are text.
+    let all = text(&get(server.addr, "/ui/why/user/u1"));
+    assert!(
+        !all.contains("<script>window") && !all.contains("<img src=x"),
+        "{all}"
+    );
+    assert!(
+        all.contains("&lt;script&gt;window.pwned=1&lt;/script&gt;"),
+        "{all}"
+    );
+    assert!(all.contains("&lt;img src=x onerror=alert(1)&gt;"), "{all}");
+    // The company page links its values too.
+    let company = text(&get(server.addr, "/ui/companies/acme"));
+    assert!(
+        company.contains("href=\"/ui/why/company/acme?name=name\""),
+        "{company}"
+    );
+    let why = text(&get(server.addr, "/ui/why/company/acme?name=name"));
+    assert!(why.contains("Acme") && why.contains("m-group"), "{why}");
+    assert_eq!(get(server.addr, "/ui/why/user/u1?name=nothing").status, 404);
+    assert_eq!(get(server.addr, "/ui/why/user/nobody").status, 404);
+    assert_eq!(get(server.addr, "/ui/why/user/u1?nme=email").status, 400);
+    server.stop();
+}
+
+#[test]
 fn forms_need_the_csrf_token() {
     let db = Db::new();
     let server = Server::start(&db.path, &[]);

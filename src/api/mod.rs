@@ -6,6 +6,7 @@
 
 pub mod companies;
 pub mod expect;
+pub mod explain;
 pub mod history;
 pub mod params;
 pub mod rejections;

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use anyhow::Result;
 use clap::Args;
 
-use crate::Error;
+use crate::api::explain::{Of, explain};
 use crate::output::{print_json, print_text, terminal_safe};
 use crate::semantics::provenance::Outcome;
 use crate::store::{EventRef, Explanation, HistoryEntry, Store};
@@ -35,37 +35,19 @@ history. Anonymous profiles merged in are listed with the event that merged them
 Events ingested before provenance was recorded show no writes.";
 
 pub fn run_user(args: ExplainArgs, store: &Store, json: bool) -> Result<i32> {
-    let id = crate::api::users::resolve(store, &args.id)?;
-    let explanation =
-        store.snapshot(|s| s.explain_user(id, args.name.as_deref(), args.history.max(1)))?;
-    show(&explanation, args.name.as_deref(), json)
+    run(args, Of::User, store, json)
 }
 
 pub fn run_company(args: ExplainArgs, store: &Store, json: bool) -> Result<i32> {
-    let Some(id) = store.company_ref(&args.id)? else {
-        return Err(Error::NotFound(format!(
-            "no company with groupId {:?} (see `usercom companies list`)",
-            args.id
-        ))
-        .into());
-    };
-    let explanation =
-        store.snapshot(|s| s.explain_company(id, args.name.as_deref(), args.history.max(1)))?;
-    show(&explanation, args.name.as_deref(), json)
+    run(args, Of::Company, store, json)
 }
 
-fn show(e: &Explanation, name: Option<&str>, json: bool) -> Result<i32> {
-    if let (Some(name), true) = (name, e.values.is_empty()) {
-        return Err(Error::NotFound(format!(
-            "{} {:?} has no field or attribute {name:?} with a value or a recorded write",
-            e.kind, e.id
-        ))
-        .into());
-    }
+fn run(args: ExplainArgs, of: Of, store: &Store, json: bool) -> Result<i32> {
+    let e = explain(store, of, &args.id, args.name.as_deref(), args.history)?;
     if json {
-        print_json(e)?;
+        print_json(&e)?;
     } else {
-        print_text(describe(e).trim_end())?;
+        print_text(describe(&e).trim_end())?;
     }
     Ok(0)
 }

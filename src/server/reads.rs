@@ -94,6 +94,20 @@ pub fn answer(
             };
             json(StatusCode::OK, &api::users::detail(store, id, recent)?)
         }
+        AdminRoute::Explain(of, id) => {
+            params.only(&["name", "history"])?;
+            let history = match params.one("history")? {
+                Some(h) => h
+                    .parse::<usize>()
+                    .map_err(|_| usage(format!("history={h:?}: expected a whole number")))?,
+                None => 10,
+            };
+            let name = params.one("name")?;
+            json(
+                StatusCode::OK,
+                &api::explain::explain(store, *of, id, name.as_deref(), history)?,
+            )
+        }
         AdminRoute::Users => {
             params.only(&USER_PARAMS)?;
             let checked = api::users::user_query(store, &params.user_filter()?, now)?;

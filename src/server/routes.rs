@@ -30,6 +30,8 @@ pub enum AdminRoute {
     Users,
     /// `/v1/companies/{groupId}`.
     Company(String),
+    /// `/v1/users/{id}/explain` and `/v1/companies/{groupId}/explain`.
+    Explain(crate::api::explain::Of, String),
     Companies,
     Events,
     Pages,
@@ -69,7 +71,19 @@ fn admin_route(path: &str) -> Option<AdminRoute> {
                     .filter(|id| !id.is_empty() && !id.contains('/'))
                     .and_then(percent_decoded)
             };
-            if let Some(id) = one("/v1/users/") {
+            if let Some(id) = path.strip_suffix("/explain").and_then(|p| {
+                let id = |prefix: &str| {
+                    p.strip_prefix(prefix)
+                        .filter(|id| !id.is_empty() && !id.contains('/'))
+                        .and_then(percent_decoded)
+                };
+                use crate::api::explain::Of;
+                id("/v1/users/")
+                    .map(|id| (Of::User, id))
+                    .or_else(|| id("/v1/companies/").map(|id| (Of::Company, id)))
+            }) {
+                AdminRoute::Explain(id.0, id.1)
+            } else if let Some(id) = one("/v1/users/") {
                 AdminRoute::User(id)
             } else {
                 AdminRoute::Company(one("/v1/companies/")?)
@@ -82,7 +96,8 @@ pub const ENDPOINTS: &str = "POST /v1/identify, /v1/track, /v1/page, /v1/group, 
                              /v1/screen, /v1/alias, /v1/batch, /v1/import (and the short \
                              forms /v1/i, /v1/t, /v1/p, /v1/g, /v1/s, /v1/a, /v1/b), GET \
                              /v1/projects/{writeKey}/settings and GET /health; with an \
-                             admin key GET /v1/users[/{id}], /v1/companies[/{groupId}], \
+                             admin key GET /v1/users[/{id}[/explain]], \
+                             /v1/companies[/{groupId}[/explain]], \
                              /v1/events, /v1/pages, /v1/stats/events, /v1/stats/pages, \
                              /v1/rejections, /v1/status, POST /v1/expect and /v1/reset";
 
@@ -247,6 +262,21 @@ mod tests {
             Some(Route::Admin(AdminRoute::PageStats))
         );
         assert_eq!(route("/v1/users/a/b"), None);
+        assert_eq!(
+            route("/v1/users/ada%40example.com/explain"),
+            Some(Route::Admin(AdminRoute::Explain(
+                crate::api::explain::Of::User,
+                "ada@example.com".into()
+            )))
+        );
+        assert_eq!(
+            route("/v1/companies/acme/explain"),
+            Some(Route::Admin(AdminRoute::Explain(
+                crate::api::explain::Of::Company,
+                "acme".into()
+            )))
+        );
+        assert_eq!(route("/v1/users//explain"), None);
         assert_eq!(
             route("/v1/companies/"),
             Some(Route::Admin(AdminRoute::Companies))

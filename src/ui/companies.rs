@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::semantics::company::CompanyField;
 use anyhow::Result;
 use chrono::Utc;
 use maud::{Markup, html};
@@ -65,19 +66,29 @@ pub async fn one(ui: &Arc<Ui>, ctx: &Ctx, group: String) -> Result<Markup> {
     let c = ui
         .with(move |store| companies::detail(store, &wanted))
         .await?;
+    let why = format!("/ui/why/company/{}", segment(&group));
     let body = html! {
+        p { a href=(why) { "Why every value is what it is" } }
         section aria-labelledby="h-fields" {
             h2 #h-fields { "Fields" }
             dl.fields {
                 @for f in companies::FIELDS.iter().chain(&["created_at", "updated_at"]) {
                     @let v = companies::cell_of(&c, f);
-                    @if !v.is_empty() { dt { (f) } dd { (v) } }
+                    @if !v.is_empty() {
+                        dt { (f) }
+                        dd {
+                            (v)
+                            @if CompanyField::ALL.iter().any(|k| k.name() == *f) {
+                                " " (layout::why_link(&why, f))
+                            }
+                        }
+                    }
                 }
             }
         }
         section aria-labelledby="h-attrs" {
             h2 #h-attrs { "Attributes" }
-            (layout::attributes(&c.attribute_types, &c.attributes))
+            (layout::attributes(&c.attribute_types, &c.attributes, &why))
         }
         section aria-labelledby="h-members" {
             h2 #h-members { "Members (" (c.members.len()) ")" }

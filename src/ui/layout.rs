@@ -236,23 +236,37 @@ pub fn pager(ctx: &Ctx, keep: &[&str], window: Window, total: u64, shown: usize)
 pub fn attributes(
     types: &[(String, crate::semantics::attributes::AttrType)],
     values: &serde_json::Map<String, serde_json::Value>,
+    why: &str,
 ) -> Markup {
     html! {
         @if types.is_empty() { p { "None." } } @else {
             table {
-                thead { tr { th scope="col" { "Name" } th scope="col" { "Type" } th scope="col" { "Value" } } }
+                thead { tr {
+                    th scope="col" { "Name" } th scope="col" { "Type" } th scope="col" { "Value" }
+                    th scope="col" { span.visually-hidden { "Explanation" } }
+                } }
                 tbody {
                     @for (name, ty) in types {
                         tr {
                             td { (name) }
                             td { (ty.as_str()) }
                             td { (values.get(name).map(crate::api::users::plain).unwrap_or_default()) }
+                            td { (why_link(why, name)) }
                         }
                     }
                 }
             }
         }
     }
+}
+
+/// A "why" link: the explanation of one value (`why` is the page's base path).
+pub fn why_link(why: &str, name: &str) -> Markup {
+    let href = format!(
+        "{why}?{}",
+        encode([("name".to_string(), name.to_string())].iter())
+    );
+    html! { a.why href=(href) aria-label={ "Why " (name) } { "why" } }
 }
 
 /// A hidden CSRF field.

@@ -9,7 +9,8 @@
 //! asks once for an admin key and keeps an HttpOnly, SameSite=Strict session cookie.
 //!
 //! Pages: [`users`] (list and profile), [`companies`], [`stats`] (events, page views,
-//! rejections), [`settings`] (keys, trusted domains, attributes), [`live`].
+//! rejections), [`settings`] (keys, trusted domains, attributes), [`live`], [`why`]
+//! (a value's explanation).
 
 mod companies;
 mod layout;
@@ -17,6 +18,7 @@ mod live;
 mod settings;
 mod stats;
 mod users;
+mod why;
 
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -283,6 +285,10 @@ async fn route(
         _ => {
             if let Some(id) = one(&path, "/ui/users/") {
                 users::profile(&ui, &ctx, id).await
+            } else if let Some(id) = one(&path, "/ui/why/user/") {
+                why::page(&ui, &ctx, crate::api::explain::Of::User, id).await
+            } else if let Some(group) = one(&path, "/ui/why/company/") {
+                why::page(&ui, &ctx, crate::api::explain::Of::Company, group).await
             } else if let Some(group) = one(&path, "/ui/companies/") {
                 companies::one(&ui, &ctx, group).await
             } else {

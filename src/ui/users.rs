@@ -118,14 +118,16 @@ pub async fn profile(ui: &Arc<Ui>, ctx: &Ctx, id: String) -> Result<Markup> {
         })
         .await?;
     let user = &detail.user;
+    let why = format!("/ui/why/user/{}", segment(&id));
     let body = html! {
+        p { a href=(why) { "Why every value is what it is" } }
         section aria-labelledby="h-fields" {
             h2 #h-fields { "Fields" }
             dl.fields {
                 dt { "user_id" } dd { (user.user_id.as_deref().unwrap_or("")) }
                 @for (f, v) in UserField::ALL.iter().zip(&user.fields) {
                     @if let Some(v) = v {
-                        dt { (f.name()) } dd { (v) }
+                        dt { (f.name()) } dd { (v) " " (layout::why_link(&why, f.name())) }
                     }
                 }
                 dt { "page_views" } dd { (user.page_views) }
@@ -136,7 +138,7 @@ pub async fn profile(ui: &Arc<Ui>, ctx: &Ctx, id: String) -> Result<Markup> {
         }
         section aria-labelledby="h-attrs" {
             h2 #h-attrs { "Attributes" }
-            (layout::attributes(&user.attribute_types, &user.attributes))
+            (layout::attributes(&user.attribute_types, &user.attributes, &why))
         }
         section aria-labelledby="h-companies" {
             h2 #h-companies { "Companies" }

@@ -139,6 +139,17 @@ try {
     return { before, after, url, profile: await text(page, 'h1') };
   });
 
+  await step('why', async () => {
+    await page.goto(ui('/ui/users/xss-user'), { waitUntil: 'load' });
+    await submit(page, 'a.why[aria-label="Why first_name"]');
+    return {
+      url: page.url(),
+      heading: await text(page, 'h1'),
+      table: await text(page, 'main table'),
+      ran: await page.evaluate(() => window.__xss ?? null),
+    };
+  });
+
   await step('define', async () => {
     await page.goto(ui('/ui/settings'), { waitUntil: 'load' });
     await page.select('#attr-scope', 'user');
