@@ -11,6 +11,7 @@ use maud::{Markup, html};
 use super::Ui;
 use super::layout::{self, Ctx, segment};
 use crate::api::explain::{self, Of};
+use crate::api::users::plain;
 use crate::store::{EventRef, Explanation, HistoryEntry};
 
 /// Writes shown per value.
@@ -47,7 +48,7 @@ fn body(e: &Explanation, back: &str) -> Markup {
         @if e.values.is_empty() { p { "No value and no recorded write." } }
         @for v in &e.values {
             section.why aria-label=(v.name) {
-                h2 { code { (v.name) } " = " code { (v.value.to_string()) }
+                h2 { code { (v.name) } " = " code { (plain(&v.value)) }
                     @if !v.ty.is_empty() { " (" (v.ty) ")" } }
                 @if v.history.is_empty() {
                     p { "No recorded writes (events ingested before provenance was kept, or with it off)." }
@@ -73,7 +74,7 @@ fn history(entries: &[HistoryEntry]) -> Markup {
                 @for h in entries {
                     tr {
                         td { (h.event.time) }
-                        td { code { (h.value.to_string()) } }
+                        td { code { (plain(&h.value)) } }
                         td { (h.rule_text) }
                         td { (h.outcome.describe()) }
                         td { (event(&h.event)) }
