@@ -473,10 +473,7 @@ impl Store {
         let mut attrs = self.conn().prepare_cached(
             "SELECT attr_id, value FROM user_attributes WHERE user_ref = ?1 AND value IS NOT NULL",
         )?;
-        let mut companies = self.conn().prepare_cached(
-            "SELECT DISTINCT c.group_id FROM member_of m JOIN companies c ON c.id = m.company_ref
-             WHERE m.user_ref = ?1 ORDER BY c.group_id",
-        )?;
+        let mut companies = self.conn().prepare_cached(super::owners::USER_COMPANIES)?;
         let n = UserField::ALL.len();
         let mut rows = stmt.query(params_from_iter(b.params))?;
         while let Some(r) = rows.next()? {
