@@ -220,12 +220,28 @@ pub fn stats(
     by: Bucket,
     query: &HistoryQuery,
 ) -> Result<Vec<StatItem>> {
-    let rows = if pages {
-        store.page_stats(by, query)?
+    Ok(stats_by(store, pages, &[by], query)?
+        .pop()
+        .unwrap_or_default())
+}
+
+/// [`stats`] for each of `bys`, counted in one pass over the rows.
+pub fn stats_by(
+    store: &Store,
+    pages: bool,
+    bys: &[Bucket],
+    query: &HistoryQuery,
+) -> Result<Vec<Vec<StatItem>>> {
+    let all = if pages {
+        store.page_stats_by(bys, query)?
     } else {
-        store.event_stats(by, query)?
+        store.event_stats_by(bys, query)?
     };
-    Ok(rows.into_iter().map(|row| StatItem { by, row }).collect())
+    Ok(bys
+        .iter()
+        .zip(all)
+        .map(|(&by, rows)| rows.into_iter().map(|row| StatItem { by, row }).collect())
+        .collect())
 }
 
 /// Writes aggregates to `out`; returns how many buckets.

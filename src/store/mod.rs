@@ -16,6 +16,7 @@ mod provenance;
 mod query;
 mod rejections;
 mod snapshot;
+mod stats;
 mod status;
 mod users;
 mod values;

@@ -6,7 +6,7 @@
 //! whose values are all parameters; the only identifiers spliced in come from the fixed
 //! whitelists below.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use anyhow::{Result, bail};
 use rusqlite::functions::FunctionFlags;
@@ -20,7 +20,7 @@ use super::history::{EventRow, PageRow};
 use super::users::UserView;
 use crate::semantics::attributes::{AttrType, Scalar, Scope};
 use crate::semantics::company::CompanyField;
-use crate::semantics::filter::{Operand, Predicate, SortKey, Target, Test, week_of};
+use crate::semantics::filter::{Operand, Predicate, SortKey, Target, Test};
 use crate::semantics::profile::UserField;
 
 /// Registers the SQL functions the queries use: `usercom_lower(text)`, Unicode
@@ -137,7 +137,7 @@ impl Bucket {
         }
     }
 
-    fn is_time(self) -> bool {
+    pub(super) fn is_time(self) -> bool {
         matches!(self, Bucket::Day | Bucket::Week | Bucket::Month)
     }
 }
@@ -473,10 +473,7 @@ impl Store {
         let mut attrs = self.conn().prepare_cached(
             "SELECT attr_id, value FROM user_attributes WHERE user_ref = ?1 AND value IS NOT NULL",
         )?;
-        let mut companies = self.conn().prepare_cached(
-            "SELECT DISTINCT c.group_id FROM member_of m JOIN companies c ON c.id = m.company_ref
-             WHERE m.user_ref = ?1 ORDER BY c.group_id",
-        )?;
+        let mut companies = self.conn().prepare_cached(super::owners::USER_COMPANIES)?;
         let n = UserField::ALL.len();
         let mut rows = stmt.query(params_from_iter(b.params))?;
         while let Some(r) = rows.next()? {
@@ -657,179 +654,6 @@ impl Store {
             })?;
         }
         Ok(())
-    }
-
-    /// Event occurrences per bucket: counts and distinct users. Names, users: most
-    /// first; times: oldest first.
-    pub fn event_stats(&self, by: Bucket, q: &HistoryQuery) -> Result<Vec<StatRow>> {
-        if matches!(by, Bucket::Url | Bucket::Path) {
-            bail!(
-                "events have no {}: aggregate them by name, day, week, month or user",
-                by.as_str()
-            );
-        }
-        self.stats("events", "e", by, q)
-    }
-
-    /// Page views per bucket: counts and distinct users.
-    pub fn page_stats(&self, by: Bucket, q: &HistoryQuery) -> Result<Vec<StatRow>> {
-        self.stats("pages", "p", by, q)
-    }
-
-    /// Aggregates in one pass over the matching rows (SQLite's GROUP BY with
-    /// count(DISTINCT) sorts every row: several times slower on millions).
-    fn stats(
-        &self,
-        table: &'static str,
-        a: &'static str,
-        by: Bucket,
-        q: &HistoryQuery,
-    ) -> Result<Vec<StatRow>> {
-        let column = match by {
-            Bucket::Name => "name",
-            Bucket::Url => "url",
-            Bucket::Path => "path",
-            Bucket::Day | Bucket::Week | Bucket::Month | Bucket::User => "timestamp",
-        };
-        let mut b = Binder::default();
-        let filter = self.history_where(a, q, &mut b);
-        let mut stmt = self.conn().prepare(&format!(
-            "SELECT {a}.{column}, {a}.user_ref, {a}.timestamp FROM {table} {a} WHERE {filter}"
-        ))?;
-        // Buckets by text (and one for rows without a URL, path or name), or by user.
-        let mut by_text: HashMap<String, Bucketed> = HashMap::new();
-        let mut no_key: Option<Bucketed> = None;
-        let mut by_user: HashMap<i64, Bucketed> = HashMap::new();
-        let mut weeks: HashMap<String, Option<String>> = HashMap::new();
-        let mut rows = stmt.query(params_from_iter(b.params))?;
-        while let Some(r) = rows.next()? {
-            let user: i64 = r.get(1)?;
-            let time = r.get_ref(2)?.as_str()?;
-            if by == Bucket::User {
-                by_user
-                    .entry(user)
-                    .or_insert_with(|| Bucketed::new(time))
-                    .add(user, time, false);
-                continue;
-            }
-            let key: Option<&str> = match by {
-                Bucket::Day => time.get(..10),
-                Bucket::Month => time.get(..7),
-                Bucket::Week => match time.get(..10) {
-                    Some(day) => {
-                        if !weeks.contains_key(day) {
-                            weeks.insert(day.to_string(), week_of(day));
-                        }
-                        weeks[day].as_deref()
-                    }
-                    None => None,
-                },
-                _ => r.get_ref(0)?.as_str_or_null()?,
-            };
-            // Look up by reference: the key is allocated once per bucket, not per row.
-            let acc = match key {
-                None => no_key.get_or_insert_with(|| Bucketed::new(time)),
-                Some(key) => {
-                    if !by_text.contains_key(key) {
-                        by_text.insert(key.to_string(), Bucketed::new(time));
-                    }
-                    by_text.get_mut(key).expect("inserted above")
-                }
-            };
-            acc.add(user, time, true);
-        }
-        let mut out: Vec<StatRow> = by_text
-            .into_iter()
-            .map(|(key, acc)| acc.row(Some(key)))
-            .chain(no_key.map(|acc| acc.row(None)))
-            .collect();
-        if by == Bucket::User {
-            let names = self.user_names(by_user.keys().copied())?;
-            out = by_user
-                .into_iter()
-                .map(|(id, acc)| acc.row(names.get(&id).cloned().flatten()))
-                .collect();
-        }
-        if by.is_time() {
-            out.sort_by(|x, y| x.key.cmp(&y.key));
-        } else {
-            out.sort_by(|x, y| y.count.cmp(&x.count).then_with(|| x.key.cmp(&y.key)));
-        }
-        out.drain(..out.len().min(q.offset.min(usize::MAX as u64) as usize));
-        if let Some(n) = q.limit {
-            out.truncate(n.min(usize::MAX as u64) as usize);
-        }
-        Ok(out)
-    }
-
-    /// userId (else anonymousId) of the given profiles: point look-ups for a few, one
-    /// pass over the table for many.
-    fn user_names(
-        &self,
-        ids: impl ExactSizeIterator<Item = i64>,
-    ) -> Result<HashMap<i64, Option<String>>> {
-        let mut names = HashMap::with_capacity(ids.len());
-        if ids.len() > 1000 {
-            let mut stmt = self
-                .conn()
-                .prepare("SELECT id, coalesce(user_id, anonymous_id) FROM users")?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            for row in rows {
-                let (id, name) = row?;
-                names.insert(id, name);
-            }
-        } else {
-            let mut stmt = self.conn().prepare_cached(
-                "SELECT coalesce(user_id, anonymous_id) FROM users WHERE id = ?1",
-            )?;
-            for id in ids {
-                names.insert(id, stmt.query_row([id], |r| r.get(0)).optional()?.flatten());
-            }
-        }
-        Ok(names)
-    }
-}
-
-/// One bucket of an aggregate, while rows are read.
-struct Bucketed {
-    count: i64,
-    users: HashSet<i64>,
-    first: String,
-    last: String,
-}
-
-impl Bucketed {
-    fn new(time: &str) -> Bucketed {
-        Bucketed {
-            count: 0,
-            users: HashSet::new(),
-            first: time.to_string(),
-            last: time.to_string(),
-        }
-    }
-
-    fn add(&mut self, user: i64, time: &str, distinct_users: bool) {
-        self.count += 1;
-        if distinct_users {
-            self.users.insert(user);
-        }
-        if time < self.first.as_str() {
-            self.first.replace_range(.., time);
-        }
-        if time > self.last.as_str() {
-            self.last.replace_range(.., time);
-        }
-    }
-
-    fn row(self, key: Option<String>) -> StatRow {
-        StatRow {
-            key,
-            count: self.count,
-            // A bucket per user has that one user.
-            users: (self.users.len() as i64).max(1),
-            first: self.first,
-            last: self.last,
-        }
     }
 }
 

@@ -153,11 +153,7 @@ impl Store {
                     id,
                 )?,
                 attributes: attributes(&profile.record),
-                companies: self.strings(
-                    "SELECT DISTINCT c.group_id FROM member_of m
-                     JOIN companies c ON c.id = m.company_ref WHERE m.user_ref = ?1 ORDER BY 1",
-                    id,
-                )?,
+                companies: self.strings(super::owners::USER_COMPANIES, id)?,
                 created_at,
                 events: self.event_counts(id)?,
                 fields,

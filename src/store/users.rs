@@ -350,10 +350,7 @@ impl Store {
             _ => None,
         };
         let (attributes, attribute_types) = self.attribute_values(&profile.record)?;
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT DISTINCT c.group_id FROM member_of m JOIN companies c ON c.id = m.company_ref
-             WHERE m.user_ref = ?1 ORDER BY c.group_id",
-        )?;
+        let mut stmt = self.conn().prepare_cached(super::owners::USER_COMPANIES)?;
         let companies = stmt
             .query_map([id], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;

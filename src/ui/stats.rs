@@ -9,7 +9,7 @@ use maud::{Markup, html};
 
 use super::Ui;
 use super::layout::{self, Ctx, field, pager, twins};
-use crate::api::history::{StatItem, bucket, history_query, stats};
+use crate::api::history::{StatItem, bucket, history_query, stats_by};
 use crate::api::{self, rejections};
 use crate::store::Bucket;
 
@@ -32,13 +32,14 @@ pub async fn history(ui: &Arc<Ui>, ctx: &Ctx, pages: bool) -> Result<Markup> {
     let (by_name, by_period, by_url) = ui
         .with(move |store| {
             let query = history_query(store, &filter, Utc::now())?;
-            let by_name = stats(store, pages, Bucket::Name, &query)?;
-            let by_period = stats(store, pages, period, &query)?;
-            let by_url = if pages {
-                stats(store, pages, Bucket::Url, &query)?
-            } else {
-                Vec::new()
-            };
+            let mut bys = vec![Bucket::Name, period];
+            if pages {
+                bys.push(Bucket::Url);
+            }
+            let mut all = stats_by(store, pages, &bys, &query)?.into_iter();
+            let by_name = all.next().unwrap_or_default();
+            let by_period = all.next().unwrap_or_default();
+            let by_url = all.next().unwrap_or_default();
             Ok((by_name, by_period, by_url))
         })
         .await?;
