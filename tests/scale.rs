@@ -116,7 +116,21 @@ fn killed_mid_file_leaves_whole_events_and_a_rerun_completes_it() {
     // The rerun starts where the last commit left the file (its checkpoint).
     let (code, s) = crashed.ingest(&key, &[&file]);
     assert_eq!(code, 0);
-    assert_eq!(s["duplicates"], 0);
+    // Said in full if it fails: whether the rerun started before the last commit's
+    // position (its checkpoint) or took events twice.
+    let checkpoint: String = rusqlite::Connection::open(&crashed.db)
+        .unwrap()
+        .query_row(
+            "SELECT group_concat(offset || ' line ' || line || ' complete ' || complete, '; ') \
+             FROM ingest_checkpoints",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        s["duplicates"], 0,
+        "killed after {messages} events; checkpoints now: {checkpoint}; rerun: {s}"
+    );
     assert_eq!(s["received"].as_i64().unwrap(), 40_000 - messages);
     assert!(s["files"][0]["resumed_at"].as_u64().unwrap() > 0);
     assert_eq!(state(&clean), state(&crashed));
