@@ -112,12 +112,7 @@ pub(super) fn write_values(
         let index = field.index();
         let outcome = outcome_of(profile.record.fields[index].as_ref(), &value, clock);
         let tell = |made: &mut dyn FnMut(Made<'_>), outcome, value: Option<&Scalar>| {
-            made(Made {
-                slot: Slot::Field,
-                position,
-                outcome,
-                value,
-            })
+            tell(made, Slot::Field, position, outcome, value)
         };
         if outcome == Some(Outcome::LostToNewer) {
             tell(made, Outcome::LostToNewer, value.as_ref());
@@ -135,12 +130,7 @@ pub(super) fn write_values(
     for (position, (attr, value)) in attributes.into_iter().enumerate() {
         let outcome = outcome_of(profile.record.attributes.get(&attr), &value, clock);
         let tell = |made: &mut dyn FnMut(Made<'_>), outcome, value: Option<&Scalar>| {
-            made(Made {
-                slot: Slot::Attribute,
-                position,
-                outcome,
-                value,
-            })
+            tell(made, Slot::Attribute, position, outcome, value)
         };
         if outcome == Some(Outcome::LostToNewer) {
             tell(made, Outcome::LostToNewer, value.as_ref());
@@ -164,4 +154,20 @@ fn mark_changed(cached: &mut Cached<UserProfile>, attrs: Vec<i64>) {
     cached.dirty = true;
     cached.keys_dirty = true;
     cached.dirty_attrs.extend(attrs);
+}
+
+/// Reports what became of one write (provenance listens).
+fn tell(
+    made: &mut dyn FnMut(Made<'_>),
+    slot: Slot,
+    position: usize,
+    outcome: Outcome,
+    value: Option<&Scalar>,
+) {
+    made(Made {
+        slot,
+        position,
+        outcome,
+        value,
+    })
 }
