@@ -403,7 +403,31 @@ impl<'a> Ingestor<'a> {
     }
 
     fn ingest_wire(&mut self, loc: Location<'_>, wire: WireEvent, raw: &[u8]) -> Result<Outcome> {
-        let event = match decode(wire, raw, self.options.now) {
+        let decoded = decode(wire, raw, self.options.now);
+        self.apply_decoded(loc, decoded, raw)
+    }
+
+    /// Applies an event decoded elsewhere (by [`decode`], with the time given to events
+    /// that carry none), so decoding can run on another thread; `raw` is its JSON text,
+    /// kept for rejections.
+    pub fn ingest_decoded(
+        &mut self,
+        loc: Location<'_>,
+        decoded: Result<Decoded, String>,
+        raw: &[u8],
+    ) -> Result<Outcome> {
+        self.summary.received += 1;
+        self.apply_decoded(loc, decoded, raw)
+    }
+
+    /// [`Ingestor::ingest_decoded`] for an event already counted as received.
+    fn apply_decoded(
+        &mut self,
+        loc: Location<'_>,
+        decoded: Result<Decoded, String>,
+        raw: &[u8],
+    ) -> Result<Outcome> {
+        let event = match decoded {
             Ok(Decoded::Event(mut event)) => {
                 if event.arrival_stamped {
                     event.clock = Clock::arrival(event.time, self.next_arrival());
