@@ -1,10 +1,15 @@
 //! Reading inputs into the pipeline: one input at a time, unit by unit, with a row of
 //! the summary per input and checkpoints that let a rerun skip what was committed.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+
 use anyhow::Result;
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::source::{FileKey, Input, Position, Unit, Unopened};
+use super::decode::{Prepared, Step, prepare};
+use super::source::{FileKey, Input, Position, Reader, Unit, Unopened};
 use super::source::{InArray, Resume};
 use super::summary::{FileRow, Unreadable};
 use super::{Ingestor, Location, json_error, merge_envelope};
@@ -73,38 +78,51 @@ impl Ingestor<'_> {
         let mut read_whole = true;
         // Where the file was last read to, cleanly.
         let mut last_point = None;
-        loop {
-            let unit = match opened.reader.next_unit() {
-                Ok(Some(unit)) => unit,
-                Ok(None) => break,
-                Err(e) => {
-                    let at = resumed_at + opened.raw_bytes();
-                    self.unreadable(&input.name, format!("read error near byte {at}: {e}"));
-                    read_whole = false;
-                    break;
-                }
-            };
-            self.in_unit = true;
-            let applied = self.ingest_unit(&input.name, unit);
-            self.in_unit = false;
-            applied?;
-            // A checkpoint never passes a rejected event: a rerun (once the cause is
-            // fixed, a domain trusted say) reads it again.
-            if part_way && self.summary.rejected == before.rejected {
-                if let Some(point) = opened.reader.resume_point() {
-                    last_point = Some(point);
+        let now = self.options.now;
+        let source = input.name.as_str();
+        std::thread::scope(|scope| -> Result<()> {
+            // Reading and decoding run on their own thread, a few chunks ahead.
+            let (sender, chunks) = mpsc::sync_channel(CHUNKS_AHEAD);
+            let (reader, gauge) = opened.reader_and_gauge();
+            let reading = scope.spawn(move || read_ahead(reader, gauge, now, sender));
+            'input: for chunk in &chunks {
+                for read in chunk {
+                    let prepared = match read {
+                        Read::Unit(prepared) => prepared,
+                        Read::End => break 'input,
+                        Read::Failed { error, raw_bytes } => {
+                            let at = resumed_at + raw_bytes;
+                            self.unreadable(source, format!("read error near byte {at}: {error}"));
+                            read_whole = false;
+                            break 'input;
+                        }
+                    };
+                    self.in_unit = true;
+                    let applied = self.apply_step(source, prepared.step);
+                    self.in_unit = false;
+                    applied?;
+                    // A checkpoint never passes a rejected event: a rerun (once the cause
+                    // is fixed, a domain trusted say) reads it again.
+                    if part_way && self.summary.rejected == before.rejected {
+                        if let Some(point) = prepared.resume {
+                            last_point = Some(point);
+                        }
+                    }
+                    if self.pending >= self.options.batch_size {
+                        if let (Some(key), Some(point)) = (&key, last_point) {
+                            self.current_checkpoint = Some(checkpoint(key, Some(point)));
+                        }
+                        self.commit()?;
+                    }
+                    progress(prepared.raw_bytes - reported, &self.summary);
+                    reported = prepared.raw_bytes;
                 }
             }
-            if self.pending >= self.options.batch_size {
-                if let (Some(key), Some(point)) = (&key, last_point) {
-                    self.current_checkpoint = Some(checkpoint(key, Some(point)));
-                }
-                self.commit()?;
-            }
-            let raw = opened.raw_bytes();
-            progress(raw - reported, &self.summary);
-            reported = raw;
-        }
+            drop(chunks);
+            reading
+                .join()
+                .map_err(|_| anyhow::anyhow!("reading {source} failed unexpectedly"))
+        })?;
         // Where the file stands: read whole, or as far as it was read cleanly.
         self.current_checkpoint = None;
         let clean = self.summary.rejected == before.rejected;
@@ -135,6 +153,33 @@ impl Ingestor<'_> {
             self.store.save_checkpoint(c)?;
         }
         Ok(())
+    }
+
+    /// Applies one unit after the decode stage.
+    fn apply_step(&mut self, source: &str, step: Step) -> Result<()> {
+        match step {
+            Step::Blank => Ok(()),
+            Step::Event {
+                line,
+                item,
+                decoded,
+                raw,
+                text,
+            } => {
+                let loc = Location { source, line, item };
+                self.ingest_decoded(loc, decoded, &raw[text]).map(drop)
+            }
+            Step::Rejected {
+                line,
+                item,
+                reason,
+                raw,
+            } => {
+                self.summary.received += 1;
+                self.reject(Location { source, line, item }, reason, &raw)
+            }
+            Step::Unit(unit) => self.ingest_unit(source, unit),
+        }
     }
 
     fn ingest_unit(&mut self, source: &str, unit: Unit) -> Result<()> {
@@ -209,6 +254,64 @@ impl Ingestor<'_> {
         match serde_json::from_str::<WireEvent>(text) {
             Ok(wire) => self.ingest_wire(loc, wire, bytes).map(drop),
             Err(e) => self.reject(loc, json_error(&e), bytes),
+        }
+    }
+}
+
+/// Chunks of units decoded ahead of the one being applied, at most.
+const CHUNKS_AHEAD: usize = 4;
+/// Units in a chunk, at most; a chunk is handed over sooner once it holds this many
+/// bytes.
+const CHUNK_UNITS: usize = 256;
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// What the reading thread hands over.
+enum Read {
+    Unit(Prepared),
+    /// The input's end.
+    End,
+    /// Reading failed there: what was handed over before stands.
+    Failed {
+        error: String,
+        raw_bytes: u64,
+    },
+}
+
+/// The read and decode stages of one input, on their own thread: hands over chunks of
+/// decoded units until the input ends, reading fails, or the applying side hangs up.
+fn read_ahead(
+    reader: &mut Reader,
+    gauge: &AtomicU64,
+    now: DateTime<Utc>,
+    sender: mpsc::SyncSender<Vec<Read>>,
+) {
+    let mut chunk = Vec::with_capacity(CHUNK_UNITS);
+    let mut bytes = 0;
+    loop {
+        let read = match reader.next_unit() {
+            Ok(Some(unit)) => {
+                bytes += unit.size();
+                let step = prepare(unit, now);
+                Read::Unit(Prepared {
+                    step,
+                    resume: reader.resume_point(),
+                    raw_bytes: gauge.load(Ordering::Relaxed),
+                })
+            }
+            Ok(None) => Read::End,
+            Err(e) => Read::Failed {
+                error: e.to_string(),
+                raw_bytes: gauge.load(Ordering::Relaxed),
+            },
+        };
+        let last = !matches!(read, Read::Unit(_));
+        chunk.push(read);
+        if last || chunk.len() >= CHUNK_UNITS || bytes >= CHUNK_BYTES {
+            bytes = 0;
+            let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_UNITS));
+            if sender.send(full).is_err() || last {
+                return;
+            }
         }
     }
 }

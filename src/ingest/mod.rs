@@ -5,6 +5,7 @@
 //! cached profiles and writes them in large transactions.
 
 mod apply;
+mod decode;
 mod files;
 mod groups;
 mod owners;

@@ -53,6 +53,12 @@ impl Opened {
     pub fn raw_bytes(&self) -> u64 {
         self.raw.load(Ordering::Relaxed)
     }
+
+    /// The reader, and the count of bytes read as stored that it advances, to be used
+    /// on another thread.
+    pub fn reader_and_gauge(&mut self) -> (&mut Reader, &AtomicU64) {
+        (&mut self.reader, &self.raw)
+    }
 }
 
 /// Why an input is not read.

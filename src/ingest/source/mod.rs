@@ -50,6 +50,16 @@ pub enum Unit {
     Rejected(Bad),
 }
 
+impl Unit {
+    /// Bytes it holds.
+    pub fn size(&self) -> usize {
+        match self {
+            Unit::Document { bytes, .. } | Unit::Item { bytes, .. } => bytes.len(),
+            Unit::Rejected(bad) => bad.raw.len(),
+        }
+    }
+}
+
 /// Input that could not be read as an event, with where it was.
 #[derive(Debug)]
 pub struct Bad {
