@@ -473,7 +473,7 @@ impl<'a> Ingestor<'a> {
         }
         self.pending += 1;
         if self.users.len() > self.options.cache.hot_profiles {
-            self.pack_all();
+            self.pack_cold();
         }
         if self.pending >= self.options.batch_size && !self.in_unit {
             self.commit()?;
@@ -562,9 +562,24 @@ impl<'a> Ingestor<'a> {
         Ok(())
     }
 
-    /// Moves every unpacked profile to the packed tier, with its write state.
-    fn pack_all(&mut self) {
-        for (id, cached) in self.users.drain() {
+    /// Moves the less recently used half of the unpacked profiles to the packed tier,
+    /// with their write state: the ones events are still arriving for stay unpacked.
+    fn pack_cold(&mut self) {
+        let keep = self.options.cache.hot_profiles / 2;
+        let mut by_use: Vec<(u64, i64)> = self
+            .users
+            .iter()
+            .map(|(id, cached)| (cached.last_used, *id))
+            .collect();
+        let cold = by_use.len().saturating_sub(keep);
+        if cold == 0 {
+            return;
+        }
+        if cold < by_use.len() {
+            by_use.select_nth_unstable(cold);
+        }
+        for &(_, id) in &by_use[..cold] {
+            let cached = self.users.remove(&id).expect("listed above");
             let packed = cached.map(|profile| pack_user(&profile, &mut self.shared));
             self.packed_bytes += packed.profile.len() + PACKED_OVERHEAD;
             if let Some(old) = self.packed.insert(id, packed) {
