@@ -6,15 +6,16 @@ use heck::ToSnakeCase;
 use serde_json::{Map, Value};
 
 use super::owners::{Made, Write, write_values};
-use super::{Cached, Ingestor, Location};
+use super::{Ingestor, Location, Rejection};
 use crate::ingest::IgnoredValue;
 use crate::semantics::attributes::{AttrType, Scalar, Scope, attribute_name, convert};
 use crate::semantics::context::{context_fields, user_agent};
 use crate::semantics::domains::{host_of_url, is_trusted};
+use crate::semantics::event::Decoded;
 use crate::semantics::event::{Event, Kind};
-use crate::semantics::identity::{self, Holder, Known, Resolution};
-use crate::semantics::packed::unpack_user;
-use crate::semantics::profile::{Ignored, UserField, UserProfile, user_trait_changes};
+use crate::semantics::identity;
+use crate::semantics::lww::Clock;
+use crate::semantics::profile::{Ignored, UserField, user_trait_changes};
 use crate::semantics::provenance::{Outcome, Rule, Slot};
 use crate::semantics::time::format_timestamp;
 use crate::store::{NewPage, user_owner};
@@ -50,144 +51,6 @@ impl Ingestor<'_> {
     }
 
     // ---- identity ----
-
-    /// The profile an event lands on (a user's, or an anonymous record), as
-    /// [`identity::resolve`] decides from what the store knows of its ids; carried out
-    /// here (profiles created, anonymous records claimed, anonymousIds linked).
-    fn resolve_user(&mut self, event: &Event) -> Result<i64> {
-        let user_id = event.user_id.as_deref();
-        let anon = event.anonymous_id.as_deref();
-        let user = match user_id {
-            Some(user_id) => self.find_user_id(user_id)?,
-            None => None,
-        };
-        let anonymous = match anon {
-            Some(anon) => match self.find_anonymous(anon)? {
-                Some(profile) => {
-                    let found = &self.user(profile)?.profile;
-                    Some(match found.user_id {
-                        Some(_) => Holder::Identified(profile),
-                        None => Holder::Record {
-                            profile,
-                            owner: found.owner,
-                        },
-                    })
-                }
-                None => None,
-            },
-            None => None,
-        };
-        let known = Known { user, anonymous };
-        let resolution = identity::resolve(user_id.is_some(), anon.is_some(), event.clock, known);
-        Ok(match resolution {
-            Resolution::Existing { profile } => profile,
-            Resolution::Create { link } => {
-                let id = self.create_user(user_id, event)?;
-                if let (true, Some(anon)) = (link, anon) {
-                    self.link_anonymous(anon, id)?;
-                }
-                id
-            }
-            Resolution::Claim {
-                anonymous,
-                user,
-                from,
-            } => {
-                let anon = anon.expect("a claim is made with an anonymousId");
-                let existed = user.is_some();
-                let user = match user {
-                    Some(user) => user,
-                    None => self.create_user(user_id, event)?,
-                };
-                let record = match anonymous {
-                    Some(record) => record,
-                    None => self.create_record(anon, event)?,
-                };
-                // Taken over by an earlier linking event: the record's former owner is named.
-                let taken_from = match from {
-                    Some(from) => {
-                        self.release_record(record, from, user)?;
-                        self.user(from)?.profile.user_id.clone()
-                    }
-                    None => None,
-                };
-                self.claim_record(record, user, event.clock)?;
-                let rule = if existed { Rule::Merged } else { Rule::Claimed };
-                self.record_profile(rule, anon, taken_from.as_deref());
-                user
-            }
-            Resolution::Reclaim { anonymous, user } => {
-                let record = self.user(anonymous)?;
-                record.profile.owner = Some((user, event.clock));
-                record.dirty = true;
-                // The claim's time moves back to this event (explain keeps the earliest).
-                if let Some(anon) = anon {
-                    self.record_profile(Rule::Merged, anon, None);
-                }
-                user
-            }
-        })
-    }
-
-    fn find_user_id(&mut self, user_id: &str) -> Result<Option<i64>> {
-        if let Some(id) = self.user_ids.get(user_id) {
-            return Ok(Some(*id));
-        }
-        let found = self.store.user_ref_by_user_id(user_id)?;
-        if let Some(id) = found {
-            self.user_ids.insert(user_id.to_string(), id);
-        }
-        Ok(found)
-    }
-
-    fn find_anonymous(&mut self, anon: &str) -> Result<Option<i64>> {
-        if let Some(id) = self.anonymous_ids.get(anon) {
-            return Ok(Some(*id));
-        }
-        let found = self.store.user_ref_by_anonymous_id(anon)?;
-        if let Some(id) = found {
-            self.anonymous_ids.insert(anon.to_string(), id);
-        }
-        Ok(found)
-    }
-
-    pub(super) fn link_anonymous(&mut self, anon: &str, id: i64) -> Result<()> {
-        self.store.link_anonymous_id(anon, id)?;
-        self.anonymous_ids.insert(anon.to_string(), id);
-        Ok(())
-    }
-
-    pub(super) fn create_user(&mut self, user_id: Option<&str>, event: &Event) -> Result<i64> {
-        let id = self.next_user_ref;
-        self.next_user_ref += 1;
-        let mut cached = Cached::clean(UserProfile::new(
-            id,
-            user_id.map(str::to_string),
-            event.time,
-        ));
-        cached.dirty = true;
-        cached.is_new = true;
-        self.users.insert(id, cached);
-        if let Some(user_id) = user_id {
-            self.user_ids.insert(user_id.to_string(), id);
-        }
-        Ok(id)
-    }
-
-    pub(super) fn user(&mut self, id: i64) -> Result<&mut Cached<UserProfile>> {
-        if !self.users.contains_key(&id) {
-            let cached = match self.unpack(id) {
-                Some(cached) => cached,
-                None => Cached::clean(self.store.load_user(id)?),
-            };
-            self.users.insert(id, cached);
-        }
-        let cached = self.users.get_mut(&id).expect("inserted above");
-        cached.last_used = self.summary.received;
-        Ok(cached)
-    }
-
-    // ---- profile fields and attributes ----
 
     fn apply_user_changes(&mut self, loc: Location<'_>, user: i64, event: &Event) -> Result<()> {
         let clock = event.clock;
@@ -436,40 +299,94 @@ impl Ingestor<'_> {
 
     // ---- writing ----
 
-    /// Writes every dirty profile.
-    pub(super) fn flush(&mut self) -> Result<()> {
-        // In row order: neighbouring rows share pages.
-        let mut dirty: Vec<i64> = self
-            .users
-            .iter()
-            .filter(|(_, c)| c.needs_write())
-            .map(|(id, _)| *id)
-            .chain(
-                self.packed
-                    .iter()
-                    .filter(|(_, c)| c.needs_write())
-                    .map(|(id, _)| *id),
-            )
-            .collect();
-        dirty.sort_unstable();
-        for id in dirty {
-            if let Some(cached) = self.users.get_mut(&id) {
-                let (write, attrs) = cached.write_state();
-                self.store.save_user(&cached.profile, write, attrs)?;
-            } else {
-                let packed = self.packed.get_mut(&id).expect("listed above");
-                let (write, attrs) = packed.write_state();
-                let profile = unpack_user(&packed.profile, &self.shared);
-                self.store.save_user(&profile, write, attrs)?;
+    /// Applies an event decoded elsewhere (by [`crate::semantics::event::decode`], with the time given to events
+    /// that carry none), so decoding can run on another thread; `raw` is its JSON text,
+    /// kept for rejections.
+    pub fn ingest_decoded(
+        &mut self,
+        loc: Location<'_>,
+        decoded: Result<Decoded, String>,
+        raw: &[u8],
+    ) -> Result<super::Outcome> {
+        self.summary.received += 1;
+        self.apply_decoded(loc, decoded, raw)
+    }
+
+    /// [`Ingestor::ingest_decoded`] for an event already counted as received.
+    pub(super) fn apply_decoded(
+        &mut self,
+        loc: Location<'_>,
+        decoded: Result<Decoded, String>,
+        raw: &[u8],
+    ) -> Result<super::Outcome> {
+        let event = match decoded {
+            Ok(Decoded::Event(mut event)) => {
+                if event.arrival_stamped {
+                    event.clock = Clock::arrival(event.time, self.next_arrival());
+                }
+                event
             }
-        }
-        for cached in self.companies.values_mut() {
-            if cached.needs_write() {
-                // A company's row is inserted when it is first seen.
-                let (_, attrs) = cached.write_state();
-                self.store.save_company(&cached.profile, attrs)?;
+            Ok(Decoded::Skipped(reason)) => {
+                self.summary.add_skipped(&reason);
+                let skipped = Rejection {
+                    source: loc.source.to_string(),
+                    line: loc.line,
+                    item: loc.item,
+                    reason: reason.clone(),
+                    truncated: false,
+                    offset: None,
+                };
+                self.observer.skipped(&skipped, raw)?;
+                return Ok(super::Outcome::Skipped(reason));
             }
+            Err(reason) => {
+                self.reject(loc, reason.clone(), raw)?;
+                return Ok(super::Outcome::Rejected(reason));
+            }
+        };
+        self.begin_if_needed()?;
+        if let Some(reason) = self.forbidden_domain(&event) {
+            self.reject(loc, reason.clone(), raw)?;
+            return Ok(super::Outcome::Rejected(reason));
         }
-        Ok(())
+        if !self.store.remember_message(&event.message_id)? {
+            self.summary.duplicates += 1;
+            return Ok(super::Outcome::Duplicate);
+        }
+        self.apply(loc, &event)?;
+        self.summary.applied += 1;
+        let by_type = &mut self.summary.applied_by_type;
+        match event.kind {
+            crate::semantics::event::Kind::Identify => by_type.identify += 1,
+            crate::semantics::event::Kind::Page => by_type.page += 1,
+            crate::semantics::event::Kind::Track => by_type.track += 1,
+            crate::semantics::event::Kind::Group => by_type.group += 1,
+        }
+        self.pending += 1;
+        if self.users.len() > self.options.cache.hot_profiles {
+            self.pack_cold();
+        }
+        if self.pending >= self.options.batch_size && !self.in_unit {
+            self.commit()?;
+        } else if self.packed_bytes > self.options.cache.packed_bytes
+            || self.companies.len() > self.options.cache.companies
+        {
+            // Bounded memory whatever the batch: write what is cached into the open
+            // transaction and let some of it go.
+            self.flush()?;
+            self.evict();
+        }
+        Ok(super::Outcome::Applied)
+    }
+
+    /// The arrival sequence of the next event stamped with its arrival time (or
+    /// `receivedAt`): among equal stamps the later arrival wins, in this run (input
+    /// after input, line after line, item after item; request after request on a
+    /// server) and against earlier runs, whose sequences are all lower: each run's
+    /// starts at its start time in nanoseconds, and no run takes events faster than
+    /// one a nanosecond.
+    fn next_arrival(&mut self) -> i64 {
+        self.arrivals += 1;
+        self.arrival_base.saturating_add(self.arrivals)
     }
 }

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::semantics::time::parse_timestamp;
+use serde_json::Value;
 
 fn plans(store: &Store, users: usize) -> Vec<Value> {
     (0..users)

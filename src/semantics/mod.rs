@@ -14,7 +14,6 @@ pub mod filter;
 pub mod identity;
 pub mod lww;
 pub mod owner;
-pub mod packed;
 pub mod profile;
 pub mod provenance;
 pub mod snapshot;

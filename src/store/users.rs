@@ -11,9 +11,9 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::Store;
+use crate::ingest::packed::{pack_shadows, unpack_shadows};
 use crate::semantics::attributes::{AttrType, Scalar};
 use crate::semantics::lww::{Clock, Lww, pack_clocks, unpack_clocks};
-use crate::semantics::packed::{pack_shadows, unpack_shadows};
 use crate::semantics::profile::{Record, UserField, UserProfile};
 use crate::semantics::time::{format_timestamp, parse_timestamp};
 

@@ -144,17 +144,6 @@ impl Ingestor<'_> {
         Ok(())
     }
 
-    /// Writes the pending checkpoints into the open transaction.
-    pub(super) fn write_checkpoints(&mut self) -> Result<()> {
-        for c in self.checkpoints.drain(..) {
-            self.store.save_checkpoint(&c)?;
-        }
-        if let Some(c) = &self.current_checkpoint {
-            self.store.save_checkpoint(c)?;
-        }
-        Ok(())
-    }
-
     /// Applies one unit after the decode stage.
     fn apply_step(&mut self, source: &str, step: Step) -> Result<()> {
         match step {

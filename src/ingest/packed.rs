@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::attributes::Scalar;
-use super::lww::{Clock, Lww, clock_table};
-use super::owner::Shadows;
-use super::profile::{Record, UserField, UserProfile};
+use crate::semantics::attributes::Scalar;
+use crate::semantics::lww::{Clock, Lww, clock_table};
+use crate::semantics::owner::Shadows;
+use crate::semantics::profile::{Record, UserField, UserProfile};
 
 /// Distinct shared strings kept at most; past this, new values are stored inline.
 const MAX_SHARED: usize = 1 << 16;
@@ -43,11 +43,6 @@ impl SharedStrings {
 
     fn get(&self, i: u32) -> &str {
         &self.strings[i as usize]
-    }
-
-    /// Approximate heap bytes held.
-    pub fn heap_bytes(&self) -> usize {
-        self.strings.iter().map(|s| s.len() + 56).sum()
     }
 }
 
