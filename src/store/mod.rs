@@ -3,7 +3,6 @@
 
 mod attributes;
 mod changes;
-mod checkpointer;
 mod checkpoints;
 mod companies;
 mod domains;
@@ -30,7 +29,6 @@ use rusqlite::{Connection, OpenFlags};
 
 pub use attributes::{AttrDef, Origin, Redefinition, UnconvertedValue};
 pub use changes::{Changes, NewAttribute, ProfileChanges};
-pub use checkpointer::BackgroundCheckpoints;
 pub use checkpoints::Checkpoint;
 pub use companies::CompanyView;
 pub use domains::DomainRow;
@@ -56,10 +54,6 @@ pub const DEFAULT_CACHE_MIB: u32 = 20;
 
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// Log pages after which a commit checkpoints: fewer checkpoints, so a page changed by
-/// many batches is copied back once.
-const WAL_AUTOCHECKPOINT: i64 = 8_000;
 
 impl Store {
     /// Opens (creating if needed) and migrates the database at `path`.
@@ -98,7 +92,8 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "temp_store", "MEMORY")?;
         conn.pragma_update(None, "cache_size", -i64::from(DEFAULT_CACHE_MIB) * 1024)?;
-        conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT)?;
+        // Checkpoint less often: a page changed by many batches is copied back once.
+        conn.pragma_update(None, "wal_autocheckpoint", 8_000)?;
         conn.set_prepared_statement_cache_capacity(64);
         query::register_functions(&conn)?;
         messages::register_functions(&conn)?;

@@ -249,8 +249,6 @@ pub fn ingest_inputs(
     observer.progress = progress_bar(total, observer.quiet);
     let bar = observer.progress.clone();
     let started = Instant::now();
-    // Committed pages are copied into the database file while events are applied.
-    let checkpoints = store.checkpoint_in_background()?;
     let mut ingestor = Ingestor::new(store, options, observer)?;
     for input in inputs.iter_mut() {
         let mut on_progress = |bytes: u64, summary: &Summary| {
@@ -263,7 +261,6 @@ pub fn ingest_inputs(
         ingestor.ingest_input(input, &mut on_progress)?;
     }
     let summary = ingestor.finish()?;
-    drop(checkpoints);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
