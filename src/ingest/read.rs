@@ -248,11 +248,11 @@ impl Ingestor<'_> {
 }
 
 /// Chunks of units decoded ahead of the one being applied, at most.
-const CHUNKS_AHEAD: usize = 4;
+const CHUNKS_AHEAD: usize = 2;
 /// Units in a chunk, at most; a chunk is handed over sooner once it holds this many
 /// bytes.
-const CHUNK_UNITS: usize = 256;
-const CHUNK_BYTES: usize = 1 << 20;
+const CHUNK_UNITS: usize = 128;
+const CHUNK_BYTES: usize = 256 << 10;
 
 /// What the reading thread hands over.
 enum Read {
