@@ -537,3 +537,44 @@ fn a_record_taken_by_an_earlier_claim_moves_with_its_history_and_names_its_forme
     // Explaining the anonymousId explains its owner.
     assert_eq!(explain(&db, "users", "shared", None)["id"], "u2");
 }
+
+#[test]
+fn long_values_are_stored_once_per_run_and_explained_in_full() {
+    let db = Db::new();
+    let agent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)";
+    let url = "https://example.com/pricing/enterprise?utm_source=newsletter";
+    let page = |anon: &str, mid: &str| {
+        json!({"type": "page", "anonymousId": anon, "messageId": mid,
+               "timestamp": "2026-10-02T00:00:00Z",
+               "context": {"userAgent": agent, "page": {"url": url}}})
+    };
+    let copies = |db: &Db| -> i64 {
+        rusqlite::Connection::open(&db.path)
+            .unwrap()
+            .query_row(
+                "SELECT count(*) FROM provenance_values WHERE value = ?1",
+                [serde_json::to_string(agent).unwrap()],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    ingest(
+        &db,
+        "a.ndjson",
+        &[page("visitor-a", "s1"), page("visitor-b", "s2")],
+    );
+    assert_eq!(copies(&db), 1, "stored once for two profiles");
+    // A run knows the values it stored itself: the next one stores them again once.
+    ingest(
+        &db,
+        "b.ndjson",
+        &[page("visitor-c", "s3"), page("visitor-d", "s4")],
+    );
+    assert_eq!(copies(&db), 2);
+    for visitor in ["visitor-a", "visitor-b", "visitor-c", "visitor-d"] {
+        let e = explain(&db, "users", visitor, None);
+        assert_eq!(value(&e, "user_agent")["value"], agent, "{e:#}");
+        assert_eq!(history(value(&e, "user_agent"))[0].2, agent, "{e:#}");
+        assert_eq!(history(value(&e, "current_url"))[0].2, url, "{e:#}");
+    }
+}

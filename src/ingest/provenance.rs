@@ -88,6 +88,10 @@ impl Ingestor<'_> {
             item: loc.item,
             received_ms: self.options.now.timestamp_millis(),
         };
+        let fresh = self.provenance.shared.take_fresh();
+        if !fresh.is_empty() {
+            self.store.insert_provenance_values(&fresh)?;
+        }
         self.store
             .insert_provenance(owner, &row, self.provenance.bytes())?;
         self.provenance.clear();

@@ -49,7 +49,10 @@ impl Ingestor<'_> {
                 .into_iter()
                 .map(|d| d.domain)
                 .collect();
+            self.provenance.shared.clear();
         }
+        let next_value = self.store.next_provenance_value_id()?;
+        self.provenance.shared.begin(next_value);
         Ok(())
     }
 

@@ -5,6 +5,8 @@
 
 use std::io::Write as _;
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::attributes::{AttrType, Scalar};
@@ -131,6 +133,72 @@ pub struct Write {
     pub outcome: Outcome,
     /// The type sent (converted), the reason (ignored), the trait key (mapped).
     pub detail: String,
+    /// The value is stored once apart, under this id ([`SharedValues`]); `value` is
+    /// empty until it is looked up.
+    #[serde(skip)]
+    pub shared: Option<i64>,
+}
+
+/// Values of at least this many bytes (as JSON text) are stored once and named by id.
+pub const MIN_SHARED_VALUE: usize = 24;
+/// What the table of shared values may hold in memory, in bytes of values.
+const MAX_SHARED_BYTES: usize = 1 << 20;
+/// A head byte's flag: the value is the id of a shared value.
+const SHARED_FLAG: u8 = 8;
+
+/// Long values that many writes repeat (a user agent, a page URL, an anonymousId),
+/// each stored once in its own table and named by id in the packed writes, so that
+/// history takes a few bytes per write instead of the value again. Holds at most
+/// [`MAX_SHARED_BYTES`] of values; past that, values are packed inline.
+#[derive(Debug, Default)]
+pub struct SharedValues {
+    ids: HashMap<Box<[u8]>, i64>,
+    bytes: usize,
+    next: i64,
+    /// Given an id since last taken: to be stored.
+    fresh: Vec<(i64, Box<[u8]>)>,
+}
+
+impl SharedValues {
+    /// At the start of a transaction: ids are given from `next` on (the first unused
+    /// id in the table). The ones known are kept only if the table is as left (it ends
+    /// where this run's last id ended): after a rollback, or values added by another
+    /// writer, they are forgotten.
+    pub fn begin(&mut self, next: i64) {
+        if next != self.next {
+            self.clear();
+        }
+        self.next = next;
+    }
+
+    /// Forgets every id (the table may have changed underneath).
+    pub fn clear(&mut self) {
+        self.ids.clear();
+        self.bytes = 0;
+        self.fresh.clear();
+        self.next = 0;
+    }
+
+    /// The values given an id since last asked, to store with the writes that name them.
+    pub fn take_fresh(&mut self) -> Vec<(i64, Box<[u8]>)> {
+        std::mem::take(&mut self.fresh)
+    }
+
+    /// The id of a value, given one if there is room (`None`: pack it inline).
+    fn id_of(&mut self, value: &[u8]) -> Option<i64> {
+        if let Some(id) = self.ids.get(value) {
+            return Some(*id);
+        }
+        if self.next <= 0 || self.bytes + value.len() > MAX_SHARED_BYTES {
+            return None;
+        }
+        let id = self.next;
+        self.next += 1;
+        self.bytes += value.len();
+        self.ids.insert(value.into(), id);
+        self.fresh.push((id, value.into()));
+        Some(id)
+    }
 }
 
 /// Packs the writes of one event to one profile into a reused buffer, without
@@ -140,6 +208,7 @@ pub struct Packer {
     buf: Vec<u8>,
     /// Off: nothing is packed.
     enabled: bool,
+    pub shared: SharedValues,
 }
 
 impl Packer {
@@ -147,6 +216,7 @@ impl Packer {
         Packer {
             buf: Vec::new(),
             enabled,
+            shared: SharedValues::default(),
         }
     }
 
@@ -214,6 +284,7 @@ impl Packer {
             return;
         }
         let has_detail = !detail.is_empty();
+        let head = self.buf.len();
         self.buf.push(slot as u8 | (has_detail as u8) << 2);
         self.buf.push(rule as u8 | (outcome as u8) << 4);
         let code = name_code(name);
@@ -224,7 +295,17 @@ impl Packer {
         let at = self.buf.len();
         self.buf.push(0);
         value(&mut self.buf);
-        self.close(at);
+        let shared = (self.buf.len() - at > MIN_SHARED_VALUE)
+            .then(|| self.shared.id_of(&self.buf[at + 1..]))
+            .flatten();
+        match shared {
+            Some(id) => {
+                self.buf.truncate(at);
+                self.buf[head] |= SHARED_FLAG;
+                push_varint(&mut self.buf, id as u64);
+            }
+            None => self.close(at),
+        }
         if has_detail {
             self.text(detail);
         }
@@ -240,18 +321,26 @@ impl Packer {
     /// Writes at `at` (where one byte was reserved) the length of what follows it, as a
     /// varint (moving what follows when it needs more than one byte).
     fn close(&mut self, at: usize) {
-        let mut len = self.buf.len() - at - 1;
-        let mut varint = Vec::new();
-        loop {
-            let byte = (len & 0x7f) as u8;
-            len >>= 7;
-            if len == 0 {
-                varint.push(byte);
-                break;
-            }
-            varint.push(byte | 0x80);
+        let len = self.buf.len() - at - 1;
+        if len < 0x80 {
+            self.buf[at] = len as u8;
+            return;
         }
+        let mut varint = Vec::with_capacity(5);
+        push_varint(&mut varint, len as u64);
         self.buf.splice(at..at + 1, varint);
+    }
+}
+
+fn push_varint(out: &mut Vec<u8>, mut value: u64) {
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
     }
 }
 
@@ -331,7 +420,14 @@ pub fn unpack(mut blob: &[u8]) -> Vec<Write> {
             0 => text(&mut blob),
             n => FIELD_NAMES.get(n - 1).map(|s| s.to_string()),
         };
-        let value = text(&mut blob);
+        let (value, shared) = if head & SHARED_FLAG != 0 {
+            (Some(String::new()), varint(&mut blob).map(|id| id as i64))
+        } else {
+            (text(&mut blob), None)
+        };
+        if head & SHARED_FLAG != 0 && shared.is_none() {
+            break;
+        }
         let detail = if has_detail {
             text(&mut blob)
         } else {
@@ -347,6 +443,7 @@ pub fn unpack(mut blob: &[u8]) -> Vec<Write> {
             rule: *rule,
             outcome: *outcome,
             detail,
+            shared,
         });
     }
     out
@@ -385,6 +482,64 @@ pub fn newest_first<T>(mut entries: Vec<(i64, i64, T)>, limit: usize) -> Vec<T> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_values_are_stored_once_and_named_by_id() {
+        let agent = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36";
+        let mut p = Packer::new(true);
+        p.shared.begin(7);
+        let write = |p: &mut Packer, value: &str, detail: &str| {
+            let value = Scalar::Text(value.into());
+            p.scalar(
+                Slot::Field,
+                "user_agent",
+                Some(&value),
+                Rule::ContextField,
+                Outcome::Applied,
+                detail,
+            );
+        };
+        write(&mut p, agent, "");
+        write(&mut p, "short", "");
+        write(&mut p, agent, "context.userAgent");
+        let fresh = p.shared.take_fresh();
+        assert_eq!(fresh.len(), 1, "one value stored, once");
+        assert_eq!(fresh[0].0, 7);
+        assert_eq!(
+            &*fresh[0].1,
+            serde_json::to_string(agent).unwrap().as_bytes()
+        );
+        let blob = p.bytes().to_vec();
+        assert!(
+            blob.len() < 2 * agent.len(),
+            "the value is not packed twice"
+        );
+        let writes = unpack(&blob);
+        assert_eq!(writes.len(), 3);
+        assert_eq!((writes[0].shared, writes[0].value.as_str()), (Some(7), ""));
+        assert_eq!(
+            (writes[1].shared, writes[1].value.as_str()),
+            (None, "\"short\"")
+        );
+        assert_eq!(writes[2].shared, Some(7));
+        assert_eq!(writes[2].detail, "context.userAgent");
+        // A later transaction that finds the table as left keeps the ids...
+        p.clear();
+        p.shared.begin(8);
+        write(&mut p, agent, "");
+        assert!(p.shared.take_fresh().is_empty());
+        assert_eq!(unpack(p.bytes())[0].shared, Some(7));
+        // ...one that finds it otherwise (a rollback, another writer) starts over.
+        p.clear();
+        p.shared.begin(3);
+        write(&mut p, agent, "");
+        assert_eq!(p.shared.take_fresh()[0].0, 3);
+        // Until a first transaction gives a starting id, values stay inline.
+        let mut inline = Packer::new(true);
+        write(&mut inline, agent, "");
+        assert_eq!(unpack(inline.bytes())[0].shared, None);
+        assert!(unpack(inline.bytes())[0].value.contains("Mozilla"));
+    }
 
     #[test]
     fn writes_pack_and_unpack() {

@@ -210,7 +210,10 @@ impl Store {
                 item: row.item,
                 received_at: time_text(row.received_ms),
             };
-            for (n, w) in unpack(&row.writes).into_iter().enumerate() {
+            for (n, mut w) in unpack(&row.writes).into_iter().enumerate() {
+                if let Some(id) = w.shared {
+                    w.value = self.provenance_value(id)?.unwrap_or_default();
+                }
                 let entry = HistoryEntry {
                     value: serde_json::from_str(&w.value).unwrap_or(Value::String(w.value)),
                     outcome: w.outcome,

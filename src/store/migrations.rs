@@ -263,6 +263,15 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX IF NOT EXISTS provenance_owner ON provenance(owner);
     "#,
+    // 8: long values that many provenance writes repeat (user agents, URLs,
+    // anonymousIds), stored once and named by id in the packed writes
+    // (semantics::provenance::SharedValues). Rows written before keep their values inline.
+    r#"
+    CREATE TABLE IF NOT EXISTS provenance_values (
+        id INTEGER PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -55,6 +55,33 @@ impl Store {
         Ok(stmt.query_row([source], |r| r.get(0))?)
     }
 
+    /// The first id not yet given to a shared provenance value.
+    pub fn next_provenance_value_id(&self) -> Result<i64> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM provenance_values")?;
+        Ok(stmt.query_row([], |r| r.get(0))?)
+    }
+
+    /// Stores shared provenance values (JSON text) under their ids.
+    pub fn insert_provenance_values(&self, values: &[(i64, Box<[u8]>)]) -> Result<()> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("INSERT INTO provenance_values (id, value) VALUES (?1, ?2)")?;
+        for (id, value) in values {
+            stmt.execute(params![id, String::from_utf8_lossy(value)])?;
+        }
+        Ok(())
+    }
+
+    /// A shared provenance value (JSON text), if stored.
+    pub fn provenance_value(&self, id: i64) -> Result<Option<String>> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT value FROM provenance_values WHERE id = ?1")?;
+        Ok(stmt.query_row([id], |r| r.get(0)).optional()?)
+    }
+
     pub fn insert_provenance(
         &self,
         owner: i64,

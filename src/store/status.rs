@@ -23,6 +23,7 @@ pub const RESET_TABLES: &[&str] = &[
     "rejections",
     "unconverted_values",
     "provenance",
+    "provenance_values",
     super::checkpoints::CHECKPOINTS,
 ];
 
