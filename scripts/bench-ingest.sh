@@ -13,6 +13,9 @@
 #                 tmpfs  $SHM_DIR (default /dev/shm/usercom-bench), which takes the disk
 #                        out of the comparison
 #   KEEP_DBS=1  keep the last pair's databases (they are deleted after each run otherwise)
+#   PROVENANCE_COST=1
+#               also time, PAIRS times in turns on tmpfs, usercom with and without
+#               --no-provenance, and report the CPU time provenance adds (median of each)
 #   GZ_FILES    also time a back-fill of the same events split into this many gzip files
 #               in a folder on disk, a rerun (checkpoints) and a --no-resume rerun
 #               (default 0: skipped)
@@ -171,6 +174,45 @@ awk -v lines="$input_lines" '
         for (i = 1; i <= n; i++) printf "%s%s %.0f", (i > 1 ? ", " : ""), order[i], ratio(lines, median(wall[order[i] " usercom"]))
         printf "\n"
     }' "$results"
+
+if [[ "${PROVENANCE_COST:-0}" == 1 ]]; then
+    mkdir -p "$shm_dir"
+    prov_results=$(mktemp)
+    for pair in $(seq 1 "$pairs"); do
+        for mode in with without; do
+            run_dir=$(mktemp -d "$shm_dir/run.XXXXXX")
+            db="$run_dir/usercom.db"
+            key=$("$usercom" --db "$db" keys create 2>/dev/null)
+            key="${key//[[:space:]]/}"
+            extra=()
+            [[ "$mode" == without ]] && extra=(--no-provenance)
+            log "==> provenance cost, pair $pair of $pairs: usercom $mode provenance"
+            rc=0
+            timed "$logs/prov" "$usercom" --db "$db" ingest "$input" --api-key "$key" \
+                "${ingest_flags[@]}" "${extra[@]}" || rc=$?
+            ((rc <= 1)) || die "usercom ingest exited with $rc: $(tail -n 5 "$logs/prov.err")"
+            echo "$mode $(cat "$logs/prov.time") $(stat -c %s "$db")" >>"$prov_results"
+            rm -rf "$run_dir"
+        done
+    done
+    echo
+    echo "provenance cost on tmpfs (mode, wall s, user s, sys s, peak RSS KiB, database bytes):"
+    sed 's/^/  /' "$prov_results"
+    awk -v lines="$input_lines" '
+        function median(list,    n, a, i, j, t) {
+            n = split(list, a, " ")
+            for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+            return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+        }
+        { cpu[$1] = cpu[$1] " " ($3 + $4); size[$1] = size[$1] " " $6; rss[$1] = rss[$1] " " $5 }
+        END {
+            w = median(cpu["with"]); wo = median(cpu["without"])
+            printf "\nCPU seconds, median: with provenance %.2f, without %.2f: +%.1f%%\n", w, wo, (w / wo - 1) * 100
+            printf "peak RSS, median: with %.1f MiB, without %.1f MiB\n", median(rss["with"]) / 1024, median(rss["without"]) / 1024
+            printf "database: with %.0f MB, without %.0f MB: %.0f bytes per event\n", median(size["with"]) / 1e6, median(size["without"]) / 1e6, (median(size["with"]) - median(size["without"])) / lines
+        }' "$prov_results"
+    rm -f "$prov_results"
+fi
 
 gz_files="${GZ_FILES:-0}"
 if ((gz_files > 0)); then

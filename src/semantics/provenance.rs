@@ -295,7 +295,9 @@ impl Packer {
         let at = self.buf.len();
         self.buf.push(0);
         value(&mut self.buf);
-        let shared = (self.buf.len() - at > MIN_SHARED_VALUE)
+        // An anonymousId names one profile: it would be stored once anyway.
+        let repeats = code != 1 && slot != Slot::Profile;
+        let shared = (repeats && self.buf.len() - at > MIN_SHARED_VALUE)
             .then(|| self.shared.id_of(&self.buf[at + 1..]))
             .flatten();
         match shared {
@@ -534,6 +536,19 @@ mod tests {
         p.shared.begin(3);
         write(&mut p, agent, "");
         assert_eq!(p.shared.take_fresh()[0].0, 3);
+        // An anonymousId names one profile: never worth an id.
+        p.clear();
+        let anon = Scalar::Text("0b5e8c1e-7f0a-4c57-9a55-3f5b1d2a9e41".into());
+        p.scalar(
+            Slot::Field,
+            "anonymous_id",
+            Some(&anon),
+            Rule::AnonymousId,
+            Outcome::Applied,
+            "",
+        );
+        assert_eq!(unpack(p.bytes())[0].shared, None);
+        assert!(p.shared.take_fresh().is_empty());
         // Until a first transaction gives a starting id, values stay inline.
         let mut inline = Packer::new(true);
         write(&mut inline, agent, "");
