@@ -46,7 +46,19 @@ done
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-command -v wrk >/dev/null || { echo "bench-serve: wrk is missing: apt-get install -y wrk" >&2; exit 2; }
+if ! command -v wrk >/dev/null; then
+    # A fresh machine: Debian's wrk, installed here when we may.
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+        echo "bench-serve: installing wrk (apt-get update && apt-get install -y wrk)..." >&2
+        apt-get update -qq >&2 || true
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2 || true
+    fi
+    command -v wrk >/dev/null || {
+        echo "bench-serve: wrk is missing and could not be installed: run (as root)" \
+             "apt-get update && apt-get install -y wrk" >&2
+        exit 2
+    }
+fi
 command -v python3 >/dev/null || { echo "bench-serve: python3 is missing" >&2; exit 2; }
 for c in "$SINGLE_CONNECTIONS" "$BATCH_CONNECTIONS"; do
     [ $((c % WRK_THREADS)) -eq 0 ] || { echo "bench-serve: connections must be a multiple of --wrk-threads" >&2; exit 2; }
@@ -58,6 +70,10 @@ else
 fi
 echo "bench-serve: working in $WORK" >&2
 
+shopt -s nullglob
+# A FIFO nobody writes to: `read -t` on it sleeps without starting a process.
+mkfifo "$WORK/tick" 2>/dev/null || [ -p "$WORK/tick" ]
+exec {TICK}<>"$WORK/tick"
 SERVER_PID=""
 WRK_PID=""
 cleanup() {
@@ -218,7 +234,8 @@ run_load() {
     SERVER_PID=$!
     local addr=""
     for _ in $(seq 1 200); do
-        addr=$(sed -n 's/.*listening on http:\/\/\([^ ]*\).*/\1/p' "$WORK/$name.server.log" 2>/dev/null || true)
+        # The first line on stdout: `listening on http://ADDR:PORT`.
+        addr=$(sed -n '1s/^listening on http:\/\/\([^ ]*\).*/\1/p' "$WORK/$name.server.json" 2>/dev/null || true)
         [ -n "$addr" ] && break
         sleep 0.05
     done
@@ -229,10 +246,15 @@ run_load() {
         $((connections / WRK_THREADS)) \
         > "$WORK/$name.wrk.txt" 2> "$WORK/$name.wrk.err" &
     WRK_PID=$!
-    # Every thread done: stop wrk's clock (it would otherwise wait out -d).
-    while [ "$(ls "$WORK/$name.done" | wc -l)" -lt "$WRK_THREADS" ]; do
+    # Every thread done: stop wrk's clock (it would otherwise wait out -d). Polled
+    # every 10 ms with shell builtins only (no process started per poll: the load
+    # shares the CPU with the server).
+    local finished=()
+    while :; do
+        finished=("$WORK/$name.done"/*)
+        [ "${#finished[@]}" -lt "$WRK_THREADS" ] || break
         kill -0 "$WRK_PID" 2>/dev/null || break
-        sleep 0.01
+        read -r -t 0.01 -u "$TICK" || true
     done
     kill -INT "$WRK_PID" 2>/dev/null || true
     wait "$WRK_PID" || true
@@ -289,7 +311,8 @@ for name in ["single", "batch"]:
     stored = {bytes(row[0]) for row in db.execute("SELECT key FROM message_keys")}
     ids = {hashlib.sha256(i.encode()).digest()[:16] for i in ids}
     server_code = int(open(os.path.join(work, f"{name}.server.code")).read())
-    report = json.load(open(os.path.join(work, f"{name}.server.json")))
+    # stdout: the `listening on` line, then the JSON summary.
+    report = json.loads(open(os.path.join(work, f"{name}.server.json")).read().split("\n", 1)[1])
     # wrk also counts the few GET /health a connection sends when another took the last
     # request.
     requests = res["sent"]
