@@ -61,8 +61,8 @@ if ! command -v wrk >/dev/null; then
     # A fresh machine: Debian's wrk, installed here when we may.
     if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
         echo "bench-serve: installing wrk (apt-get update && apt-get install -y wrk)..." >&2
-        apt-get update -qq >&2 || true
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2 || true
+        apt-get update -qq >/dev/null || true
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null || true
     fi
     command -v wrk >/dev/null || {
         echo "bench-serve: wrk is missing and could not be installed: run (as root)" \

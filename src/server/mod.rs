@@ -2,7 +2,7 @@
 //!
 //! - [`http`]: handlers on hyper, over [`routes`] (paths, CORS), [`request`] (the API
 //!   key, the page's domain, the client's address, limits, gzip), [`body`] (a call or a
-//!   batch into events, each stamped on receipt by [`stamp`]), [`settings`] (the
+//!   batch into events, each stamped on receipt by [`stamp`] and decoded), [`settings`] (the
 //!   document analytics.js loads) and [`errors`] (the answers). Nothing there touches
 //!   the database.
 //! - [`admin`]: the read API, `POST /v1/expect` and `POST /v1/reset` (admin keys, the
