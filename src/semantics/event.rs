@@ -240,6 +240,22 @@ pub fn derived_message_id(content: &[u8]) -> String {
     id
 }
 
+/// Decodes the JSON text of one event object: parsed as a [`WireEvent`], then
+/// [`decode`]d. The reason says whether the text is not JSON or not a valid event.
+pub fn decode_text(text: &str, now: DateTime<Utc>) -> Result<Decoded, String> {
+    let wire = serde_json::from_str::<WireEvent>(text).map_err(|e| wire_error(&e))?;
+    decode(wire, text.as_bytes(), now)
+}
+
+/// Why a text could not be read as a [`WireEvent`].
+pub fn wire_error(e: &serde_json::Error) -> String {
+    if e.is_data() {
+        format!("invalid event: {e}")
+    } else {
+        format!("invalid JSON: {e}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,6 +287,20 @@ mod tests {
             decode_str(r#"{"type":"launch","userId":"u"}"#).unwrap_err(),
             "unknown type \"launch\""
         );
+    }
+
+    #[test]
+    fn text_that_is_not_json_or_not_an_event_says_which() {
+        let err = decode_text(r#"{"type":"track","#, now()).unwrap_err();
+        assert!(err.starts_with("invalid JSON: "), "{err}");
+        let err = decode_text(r#"{"type":"track","traits":[1]}"#, now()).unwrap_err();
+        assert!(err.starts_with("invalid event: "), "{err}");
+        let text = r#"{"type":"track","userId":"u","event":"E","messageId":"m"}"#;
+        let Decoded::Event(decoded) = decode_text(text, now()).unwrap() else {
+            panic!("not an event");
+        };
+        assert_eq!(decoded.message_id, "m");
+        assert_eq!(decoded.time, now());
     }
 
     #[test]

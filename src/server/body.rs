@@ -1,6 +1,6 @@
 //! Request bodies: a single call or a batch, read into its events, each stamped as
-//! Segment's servers do on receipt ([`super::stamp`]) and passed to the writer as JSON
-//! text.
+//! Segment's servers do on receipt ([`super::stamp`]) and decoded here, on the
+//! request's thread, for the writer to apply.
 
 use hyper::body::Bytes;
 use serde::Deserialize;
@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 
 use super::errors::ApiError;
 use super::stamp::{Envelope, Members, Receipt, fresh_message_id, json_string, stamp};
-use super::writer::Payload;
+use super::writer::{Item, Payload};
 
 /// Segment's limit for one call, and for one event inside a batch (32 KB).
 pub const MAX_EVENT_BYTES: usize = 32 * 1024;
@@ -86,7 +86,7 @@ pub fn single(kind: &str, body: &str, receipt: &Receipt<'_>) -> Result<Parsed, A
     event.set("type", json_string(kind));
     stamp(&mut event, receipt, &Envelope::default(), fresh_message_id);
     Ok(Parsed {
-        payload: Payload::Text(Bytes::from(event.to_json())),
+        payload: Payload::One(Item::decode(event.to_json(), receipt.received_at)),
         refused: Vec::new(),
         write_key,
     })
@@ -136,10 +136,10 @@ pub fn batch(body: &str, receipt: &Receipt<'_>) -> Result<Parsed, ApiError> {
             continue;
         };
         stamp(&mut event, receipt, &shared, fresh_message_id);
-        texts.push((index, Bytes::from(event.to_json())));
+        texts.push((index, Item::decode(event.to_json(), receipt.received_at)));
     }
     Ok(Parsed {
-        payload: Payload::Texts(texts),
+        payload: Payload::Many(texts),
         refused,
         write_key,
     })
@@ -160,10 +160,10 @@ mod tests {
 
     fn events(parsed: &Parsed) -> Vec<(Option<usize>, Value)> {
         match &parsed.payload {
-            Payload::Text(text) => vec![(None, serde_json::from_slice(text).unwrap())],
-            Payload::Texts(items) => items
+            Payload::One(item) => vec![(None, serde_json::from_slice(&item.text).unwrap())],
+            Payload::Many(items) => items
                 .iter()
-                .map(|(i, t)| (Some(*i), serde_json::from_slice(t).unwrap()))
+                .map(|(i, item)| (Some(*i), serde_json::from_slice(&item.text).unwrap()))
                 .collect(),
             Payload::Nothing => Vec::new(),
         }

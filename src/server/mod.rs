@@ -2,9 +2,9 @@
 //!
 //! - [`http`]: handlers on hyper, over [`routes`] (paths, CORS), [`request`] (the API
 //!   key, the page's domain, the client's address, limits, gzip), [`body`] (a call or a
-//!   batch into events, each stamped on receipt by [`stamp`]), [`settings`] (the
-//!   document analytics.js loads) and [`errors`] (the answers). Nothing there touches
-//!   the database.
+//!   batch into events, each stamped on receipt by [`stamp`] and decoded),
+//!   [`settings`] (the document analytics.js loads) and [`errors`] (the answers).
+//!   Nothing there touches the database.
 //! - [`admin`]: the read API, `POST /v1/expect` and `POST /v1/reset` (admin keys, the
 //!   `Host` check, their CORS), on read connections of their own; [`reads`] answers
 //!   them with the query layer ([`crate::api`]).
