@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use super::source::{Resume, Unit};
 use super::{Ingestor, Location, Outcome};
 use crate::semantics::delivery::Envelope;
-use crate::semantics::event::{Decoded, WireEvent, decode};
+use crate::semantics::event::{Decoded, WireEvent, decode, wire_error};
 
 /// One unit of an input after the decode stage.
 pub(crate) enum Step {
@@ -96,7 +96,7 @@ fn document(line: u64, bytes: Vec<u8>, now: DateTime<Utc>) -> Step {
                 text: start..end,
             }
         }
-        Err(e) => rejected(line, None, json_error(&e), bytes),
+        Err(e) => rejected(line, None, wire_error(&e), bytes),
     }
 }
 
@@ -129,7 +129,7 @@ fn item_of_array(line: u64, item: usize, bytes: Vec<u8>, now: DateTime<Utc>) -> 
                 text,
             }
         }
-        Err(e) => rejected(line, Some(item), json_error(&e), bytes),
+        Err(e) => rejected(line, Some(item), wire_error(&e), bytes),
     }
 }
 
@@ -173,21 +173,21 @@ impl Ingestor<'_> {
                 }
                 Err(e) => {
                     self.summary.received += 1;
-                    self.reject(loc, json_error(&e), raw)
+                    self.reject(loc, wire_error(&e), raw)
                 }
             },
             b'[' => match serde_json::from_str::<Value>(text) {
                 Ok(value) => self.ingest_document(loc, value),
                 Err(e) => {
                     self.summary.received += 1;
-                    self.reject(loc, json_error(&e), raw)
+                    self.reject(loc, wire_error(&e), raw)
                 }
             },
             _ => {
                 self.summary.received += 1;
                 let reason = match serde_json::from_str::<Value>(text) {
                     Ok(_) => "not a JSON object (expected one event per line)".to_string(),
-                    Err(e) => json_error(&e),
+                    Err(e) => wire_error(&e),
                 };
                 self.reject(loc, reason, raw)
             }
@@ -200,7 +200,7 @@ impl Ingestor<'_> {
         self.summary.received += 1;
         let parsed = std::str::from_utf8(raw)
             .map_err(|e| format!("not valid UTF-8 (at byte {})", e.valid_up_to()))
-            .and_then(|text| serde_json::from_str::<WireEvent>(text).map_err(|e| json_error(&e)));
+            .and_then(|text| serde_json::from_str::<WireEvent>(text).map_err(|e| wire_error(&e)));
         match parsed {
             Ok(wire) => self.ingest_wire(loc, wire, raw).map(drop),
             Err(reason) => self.reject(loc, reason, raw),
@@ -274,14 +274,6 @@ impl Ingestor<'_> {
     ) -> Result<Outcome> {
         let decoded = decode(wire, raw, self.options.now);
         self.apply_decoded(loc, decoded, raw)
-    }
-}
-
-pub(crate) fn json_error(e: &serde_json::Error) -> String {
-    if e.is_data() {
-        format!("invalid event: {e}")
-    } else {
-        format!("invalid JSON: {e}")
     }
 }
 

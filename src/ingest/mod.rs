@@ -46,7 +46,6 @@ use registry::Registry;
 
 pub use cache::CacheLimits;
 pub(crate) use cache::Cached;
-use decode::json_error;
 pub(crate) use decode::merge_envelope;
 pub use source::{Input, MAX_EVENT};
 pub use summary::{ByType, FileRow, IgnoredValue, Observer, Quiet, Rejection, Summary, Unreadable};

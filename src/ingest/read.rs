@@ -12,8 +12,9 @@ use super::decode::{Prepared, Step, prepare};
 use super::source::{FileKey, Input, Position, Reader, Unit, Unopened};
 use super::source::{InArray, Resume};
 use super::summary::{FileRow, Unreadable};
-use super::{Ingestor, Location, json_error, merge_envelope};
+use super::{Ingestor, Location, merge_envelope};
 use crate::semantics::event::WireEvent;
+use crate::semantics::event::wire_error;
 use crate::store::Checkpoint;
 
 impl Ingestor<'_> {
@@ -228,7 +229,7 @@ impl Ingestor<'_> {
                     .map(drop),
                 Err(e) => {
                     self.summary.received += 1;
-                    self.reject(loc, json_error(&e), bytes)
+                    self.reject(loc, wire_error(&e), bytes)
                 }
             };
         }
@@ -236,13 +237,13 @@ impl Ingestor<'_> {
         if !text.starts_with('{') {
             let reason = match serde_json::from_str::<serde::de::IgnoredAny>(text) {
                 Ok(_) => "not a JSON object (expected an event)".to_string(),
-                Err(e) => json_error(&e),
+                Err(e) => wire_error(&e),
             };
             return self.reject(loc, reason, bytes);
         }
         match serde_json::from_str::<WireEvent>(text) {
             Ok(wire) => self.ingest_wire(loc, wire, bytes).map(drop),
-            Err(e) => self.reject(loc, json_error(&e), bytes),
+            Err(e) => self.reject(loc, wire_error(&e), bytes),
         }
     }
 }
