@@ -473,7 +473,6 @@ impl Store {
         let mut attrs = self.conn().prepare_cached(
             "SELECT attr_id, value FROM user_attributes WHERE user_ref = ?1 AND value IS NOT NULL",
         )?;
-        let mut companies = self.conn().prepare_cached(super::owners::USER_COMPANIES)?;
         let n = UserField::ALL.len();
         let mut rows = stmt.query(params_from_iter(b.params))?;
         while let Some(r) = rows.next()? {
@@ -491,9 +490,7 @@ impl Store {
                 last_seen: r.get(n + 3)?,
                 attributes,
                 attribute_types,
-                companies: companies
-                    .query_map([id], |r| r.get(0))?
-                    .collect::<rusqlite::Result<_>>()?,
+                companies: self.user_companies(id)?,
                 created_at: r.get(n + 4)?,
                 updated_at: r.get(n + 5)?,
                 ..UserView::with_fields(fields)
