@@ -490,7 +490,8 @@ impl Store {
                 last_seen: r.get(n + 3)?,
                 attributes,
                 attribute_types,
-                companies: self.user_companies(id)?,
+                // Listed users are not owned records (`user_where`).
+                companies: self.companies_of(id, true)?,
                 created_at: r.get(n + 4)?,
                 updated_at: r.get(n + 5)?,
                 ..UserView::with_fields(fields)
