@@ -4,7 +4,7 @@
 //!
 //! Filters arrive typed (see [`crate::semantics::filter`]) and are compiled here to SQL
 //! whose values are all parameters; the only identifiers spliced in come from the fixed
-//! whitelists below.
+//! whitelists in `sql.rs`.
 
 //! `sql.rs` builds the SQL; `lists.rs` lists users and companies; `history.rs` lists
 //! event occurrences and page views (their aggregates are in `store/stats.rs`).
@@ -156,7 +156,7 @@ pub struct StatRow {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use crate::store::Store;
 
     #[test]
     fn unicode_lowercase_function() {
