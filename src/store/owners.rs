@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{CachedStatement, OptionalExtension, params};
 
 use super::Store;
 use super::users::time_of;
@@ -12,48 +12,59 @@ use super::users::time_of;
 /// once per user in a list of every user).
 const OWNED_RECORDS: &str = "SELECT id FROM users WHERE owner_ref = ?1";
 
-impl Store {
+/// The groupIds of a record's own memberships, unsorted (sorting here, or `DISTINCT`,
+/// would build temporary B-trees for every profile).
+const RECORD_COMPANIES: &str = "SELECT c.group_id FROM memberships m
+     JOIN companies c ON c.id = m.company_ref WHERE m.user_ref = ?1";
+
+/// Reads profiles' companies with statements prepared once: a list reads them for every
+/// user it gives.
+pub(super) struct CompanyReader<'a> {
+    owned: CachedStatement<'a>,
+    direct: CachedStatement<'a>,
+}
+
+impl CompanyReader<'_> {
     /// The groupIds of the companies a profile belongs to, through itself (unless it is
-    /// an owned record) and the anonymous records it owns (the rows of the view
-    /// `member_of` for it), sorted, each once. Read with one-table statements through
-    /// the memberships and owner indexes: a join here (or `member_of`, whose
-    /// `coalesce(owner_ref, user_ref)` no index serves) is prepared again by SQLite for
-    /// most values bound, which in a list of every user costs more than the look-ups.
+    /// an owned record: `own` false) and the anonymous records it owns (the rows of the
+    /// view `member_of` for it, whose `coalesce(owner_ref, user_ref)` no index serves),
+    /// sorted, each once.
+    pub(super) fn read(&mut self, user: i64, own: bool) -> Result<Vec<String>> {
+        let mut records: Vec<i64> = self
+            .owned
+            .query_map([user], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if own {
+            records.push(user);
+        }
+        let mut groups = Vec::new();
+        for record in records {
+            for group in self.direct.query_map([record], |r| r.get(0))? {
+                groups.push(group?);
+            }
+        }
+        groups.sort_unstable();
+        groups.dedup();
+        Ok(groups)
+    }
+}
+
+impl Store {
+    /// The groupIds of the companies a profile belongs to (see [`CompanyReader::read`]).
     pub fn user_companies(&self, user: i64) -> Result<Vec<String>> {
         let own: Option<bool> = self
             .conn()
             .prepare_cached("SELECT owner_ref IS NULL FROM users WHERE id = ?1")?
             .query_row([user], |r| r.get(0))
             .optional()?;
-        self.companies_of(user, own == Some(true))
+        self.company_reader()?.read(user, own == Some(true))
     }
 
-    /// [`Store::user_companies`] of a profile known to be owned (`own` false) or not.
-    pub(super) fn companies_of(&self, user: i64, own: bool) -> Result<Vec<String>> {
-        let mut records = self.owned_records(user)?;
-        if own {
-            records.push(user);
-        }
-        let mut memberships = self
-            .conn()
-            .prepare_cached("SELECT company_ref FROM memberships WHERE user_ref = ?1")?;
-        let mut group = self
-            .conn()
-            .prepare_cached("SELECT group_id FROM companies WHERE id = ?1")?;
-        let mut groups = Vec::new();
-        for record in records {
-            let companies: Vec<i64> = memberships
-                .query_map([record], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            for company in companies {
-                if let Some(g) = group.query_row([company], |r| r.get(0)).optional()? {
-                    groups.push(g);
-                }
-            }
-        }
-        groups.sort_unstable();
-        groups.dedup();
-        Ok(groups)
+    pub(super) fn company_reader(&self) -> Result<CompanyReader<'_>> {
+        Ok(CompanyReader {
+            owned: self.conn().prepare_cached(OWNED_RECORDS)?,
+            direct: self.conn().prepare_cached(RECORD_COMPANIES)?,
+        })
     }
 
     /// Points the page views and events recorded on the anonymous record `record` at its

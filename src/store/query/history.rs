@@ -29,7 +29,7 @@ impl Store {
         }
         if let Some(url) = &q.url {
             sql.push_str(&format!(
-                " AND instr(usercom_lower(coalesce({alias}.url, {alias}.path)), {}) > 0",
+                " AND usercom_contains(coalesce({alias}.url, {alias}.path), {})",
                 b.bind(url.clone())
             ));
         }

@@ -96,6 +96,7 @@ impl Store {
              FROM users u WHERE {filter} ORDER BY {order} LIMIT {lim} OFFSET {off}"
         );
         let mut stmt = self.conn().prepare(&sql)?;
+        let mut companies = self.company_reader()?;
         let mut attrs = self.conn().prepare_cached(
             "SELECT attr_id, value FROM user_attributes WHERE user_ref = ?1 AND value IS NOT NULL",
         )?;
@@ -117,7 +118,7 @@ impl Store {
                 attributes,
                 attribute_types,
                 // Listed users are not owned records (`user_where`).
-                companies: self.companies_of(id, true)?,
+                companies: companies.read(id, true)?,
                 created_at: r.get(n + 4)?,
                 updated_at: r.get(n + 5)?,
                 ..UserView::with_fields(fields)

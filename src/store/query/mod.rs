@@ -23,24 +23,52 @@ use crate::semantics::filter::{Predicate, SortKey};
 pub(super) use sql::Binder;
 
 /// Registers the SQL functions the queries use: `usercom_lower(text)`, Unicode
-/// lowercase (SQLite's own `lower` and `LIKE` fold ASCII only).
+/// lowercase (SQLite's own `lower` and `LIKE` fold ASCII only), and
+/// `usercom_contains(text, needle)`, whether `usercom_lower(text)` contains the
+/// (lowercase) needle: `instr(usercom_lower(text), needle) > 0` without making the
+/// lowercase copy of every row's text (most are ASCII, compared as they are).
 pub(crate) fn register_functions(conn: &Connection) -> Result<()> {
-    conn.create_scalar_function(
-        "usercom_lower",
-        1,
-        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            Ok(match ctx.get_raw(0) {
-                ValueRef::Null => None,
-                ValueRef::Integer(n) => Some(n.to_string()),
-                ValueRef::Real(x) => Some(x.to_string()),
-                ValueRef::Text(t) | ValueRef::Blob(t) => {
-                    Some(String::from_utf8_lossy(t).to_lowercase())
-                }
-            })
-        },
-    )?;
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function("usercom_lower", 1, flags, |ctx| Ok(lower(ctx.get_raw(0))))?;
+    conn.create_scalar_function("usercom_contains", 2, flags, |ctx| {
+        let needle = match ctx.get_raw(1) {
+            ValueRef::Null => return Ok(None),
+            ValueRef::Text(t) | ValueRef::Blob(t) => t.to_vec(),
+            other => lower(other).unwrap_or_default().into_bytes(),
+        };
+        Ok(match ctx.get_raw(0) {
+            ValueRef::Null => None,
+            ValueRef::Text(t) | ValueRef::Blob(t) if t.is_ascii() => {
+                Some(contains(t, &needle, true))
+            }
+            other => lower(other).map(|text| contains(text.as_bytes(), &needle, false)),
+        })
+    })?;
     Ok(())
+}
+
+fn lower(value: ValueRef) -> Option<String> {
+    match value {
+        ValueRef::Null => None,
+        ValueRef::Integer(n) => Some(n.to_string()),
+        ValueRef::Real(x) => Some(x.to_string()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).to_lowercase()),
+    }
+}
+
+/// Whether `needle` occurs in `text` (ASCII-lowercased first when `fold`), as `instr`
+/// finds it (an empty needle is found).
+fn contains(text: &[u8], needle: &[u8], fold: bool) -> bool {
+    needle.is_empty()
+        || text.windows(needle.len()).any(|w| {
+            if fold {
+                w.iter()
+                    .zip(needle)
+                    .all(|(a, b)| a.to_ascii_lowercase() == *b)
+            } else {
+                w == needle
+            }
+        })
 }
 
 // ---- queries ----
@@ -157,6 +185,47 @@ pub struct StatRow {
 #[cfg(test)]
 mod tests {
     use crate::store::Store;
+
+    #[test]
+    fn contains_is_instr_of_the_lowercase() {
+        let store = Store::open_in_memory().unwrap();
+        let texts = [
+            "https://A.example/Pricing?x=1",
+            "/pricing",
+            "ŁÓDŹ Straße",
+            "\u{212A}elvin",
+            "İstanbul",
+            "",
+        ];
+        let needles = [
+            "/pricing", "pricing", "łódź", "straße", "kelvin", "i̇", "", "x",
+        ];
+        let mut values: Vec<rusqlite::types::Value> =
+            texts.iter().map(|t| t.to_string().into()).collect();
+        values.extend([
+            rusqlite::types::Value::Null,
+            12345.into(),
+            1.5f64.into(),
+            rusqlite::types::Value::Blob(b"ABC/Pricing".to_vec()),
+        ]);
+        let mut checked = 0;
+        for value in &values {
+            for needle in needles {
+                let (contains, instr): (Option<bool>, Option<bool>) = store
+                    .conn()
+                    .query_row(
+                        "SELECT usercom_contains(?1, ?2), instr(usercom_lower(?1), ?2) > 0",
+                        rusqlite::params![value, needle],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .unwrap();
+                assert_eq!(contains, instr, "{value:?} {needle:?}");
+                checked += contains.unwrap_or(false) as usize;
+            }
+        }
+        // Some hold (the comparison is not of two NULLs or two falses only).
+        assert!(checked >= 8, "{checked}");
+    }
 
     #[test]
     fn unicode_lowercase_function() {

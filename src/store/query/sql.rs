@@ -95,10 +95,7 @@ fn test_sql(expr: &str, test: &Test, b: &mut Binder) -> String {
             format!("{expr} >= {lo} AND {expr} < {hi}")
         }
         Test::Contains(needle) => {
-            format!(
-                "instr(usercom_lower({expr}), {}) > 0",
-                b.bind(needle.clone())
-            )
+            format!("usercom_contains({expr}, {})", b.bind(needle.clone()))
         }
         Test::Present => format!("{expr} IS NOT NULL"),
     }
@@ -180,7 +177,7 @@ pub(super) fn window_sql(
 fn visited_sql(needle: &str, b: &mut Binder) -> String {
     format!(
         "SELECT p.user_ref FROM pages p
-         WHERE instr(usercom_lower(coalesce(p.url, p.path)), {}) > 0",
+         WHERE usercom_contains(coalesce(p.url, p.path), {})",
         b.bind(needle.to_string())
     )
 }
