@@ -3,8 +3,10 @@
 # on the benchmark database (1,000,000 events by default), as `usercom serve` reports
 # it in each answer's `Server-Timing` header.
 #
-#   scripts/bench-ui.sh [--dir DIR] [--runs R] [--events N]
+#   scripts/bench-ui.sh [--dir DIR] [--runs R] [--events N] [--bin PATH]
 #
+# --bin times that usercom binary (an earlier build, to compare) instead of building
+# this tree's release binary.
 # The database (DIR/bench.db, default /tmp/usercom-bench) is the one
 # scripts/bench-queries.sh builds (and times the same queries on the CLI); it is built
 # with that script when missing. The read API is asked with an admin key, created once
@@ -21,11 +23,13 @@ cd "$(dirname "$0")/.."
 dir=/tmp/usercom-bench
 runs=10
 events=1000000
+bin=
 while [ $# -gt 0 ]; do
     case "$1" in
         --dir) dir="$2"; shift 2 ;;
         --runs) runs="$2"; shift 2 ;;
         --events) events="$2"; shift 2 ;;
+        --bin) bin=$(realpath "$2"); shift 2 ;;
         -h|--help) sed -n '2,/^set -euo/{/^#/p}' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -35,8 +39,10 @@ db="$dir/bench.db"
 if [ ! -s "$db" ]; then
     scripts/bench-queries.sh --dir "$dir" --events "$events" --runs 1 >&2
 fi
-cargo build --release --quiet --bin usercom
-bin="$PWD/target/release/usercom"
+if [ -z "$bin" ]; then
+    cargo build --release --quiet --bin usercom
+    bin="$PWD/target/release/usercom"
+fi
 u() { "$bin" --db "$db" "$@"; }
 
 user=$(u users list --sort page_views:desc --limit 1 --csv | sed -n 2p | cut -d, -f1)
