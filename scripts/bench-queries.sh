@@ -2,8 +2,10 @@
 # Times `users show` and each `users list` filter (and the aggregates) on a benchmark
 # database built from examples/gen_events.rs.
 #
-#   scripts/bench-queries.sh [--events N] [--dir DIR] [--runs R] [--rebuild]
+#   scripts/bench-queries.sh [--events N] [--dir DIR] [--runs R] [--rebuild] [--bin PATH]
 #
+# --bin times that usercom binary (an earlier build, to compare) instead of building
+# this tree's release binary.
 # The database (DIR/bench.db, default /tmp/usercom-bench) is built once and reused:
 # a key, the typed custom attributes the generator sends (as a User.com admin would
 # define them), then `ingest`. Timings use hyperfine when installed, else a loop with
@@ -19,19 +21,23 @@ events=1000000
 dir=/tmp/usercom-bench
 runs=10
 rebuild=0
+bin=
 while [ $# -gt 0 ]; do
     case "$1" in
         --events) events="$2"; shift 2 ;;
         --dir) dir="$2"; shift 2 ;;
         --runs) runs="$2"; shift 2 ;;
         --rebuild) rebuild=1; shift ;;
+        --bin) bin=$(realpath "$2"); shift 2 ;;
         -h|--help) sed -n '2,/^set -euo/{/^#/p}' "$0"; exit 0 ;;
         *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
 
-cargo build --release --quiet --bin usercom --example gen_events
-bin="$PWD/target/release/usercom"
+if [ -z "$bin" ]; then
+    cargo build --release --quiet --bin usercom
+    bin="$PWD/target/release/usercom"
+fi
 gen="$PWD/target/release/examples/gen_events"
 mkdir -p "$dir"
 db="$dir/bench.db"
@@ -39,6 +45,7 @@ u() { "$bin" --db "$db" "$@"; }
 
 if [ "$rebuild" = 1 ] || [ ! -s "$db" ]; then
     rm -f "$db" "$db-wal" "$db-shm"
+    cargo build --release --quiet --example gen_events
     echo "Generating $events events..." >&2
     "$gen" --events "$events" --out "$dir/events.ndjson"
     key=$(u keys create --name bench)

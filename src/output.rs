@@ -159,6 +159,9 @@ pub struct ListSink<'a> {
     labels: Option<Vec<String>>,
     count: usize,
     out: SinkOut<'a>,
+    /// A row's JSON, written to `out` at once (serde's many small writes through a
+    /// `dyn Write` cost more than the copy).
+    line: Vec<u8>,
 }
 
 type Out<'a> = Box<dyn Write + 'a>;
@@ -197,6 +200,7 @@ impl<'a> ListSink<'a> {
             headers,
             labels: None,
             count: 0,
+            line: Vec::new(),
             out,
         })
     }
@@ -216,8 +220,10 @@ impl<'a> ListSink<'a> {
                 out.write_all(text.replace('\n', "\n  ").as_bytes())?;
             }
             SinkOut::Ndjson(out) => {
-                serde_json::to_writer(&mut *out, row)?;
-                out.write_all(b"\n")?;
+                self.line.clear();
+                serde_json::to_writer(&mut self.line, row)?;
+                self.line.push(b'\n');
+                out.write_all(&self.line)?;
             }
             SinkOut::Csv(csv) => csv.write_record(cells(&self.headers))?,
             SinkOut::Table(_, rows) => rows.push(cells(&self.headers)),

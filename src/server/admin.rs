@@ -120,6 +120,7 @@ pub async fn serve(
     path: &str,
     request: Request<Incoming>,
 ) -> Result<Answer, ApiError> {
+    let started = std::time::Instant::now();
     if !host_allowed(request.headers()) {
         return Err(ApiError::forbidden(
             "the Host header is not this server's address or a loopback name: the read API \
@@ -158,7 +159,14 @@ pub async fn serve(
     })
     .await;
     match answered {
-        Ok(Ok(answer)) => Ok(answer),
+        Ok(Ok(mut answer)) => {
+            // The server's time for the answer (scripts/bench-ui.sh reads it).
+            let took = started.elapsed().as_secs_f64() * 1000.0;
+            if let Ok(v) = HeaderValue::from_str(&format!("app;dur={took:.1}")) {
+                answer.headers_mut().insert("server-timing", v);
+            }
+            Ok(answer)
+        }
         Ok(Err(e)) => Err(api_error(e)),
         Err(_) => Err(ApiError::internal("reading the database failed")),
     }

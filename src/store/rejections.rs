@@ -110,10 +110,7 @@ impl Store {
         }
         if let Some(reason) = &q.reason {
             params.push(reason.to_lowercase().into());
-            sql.push_str(&format!(
-                " AND instr(usercom_lower(reason), ?{}) > 0",
-                params.len()
-            ));
+            sql.push_str(&format!(" AND usercom_contains(reason, ?{})", params.len()));
         }
         sql
     }

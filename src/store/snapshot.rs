@@ -153,7 +153,7 @@ impl Store {
                     id,
                 )?,
                 attributes: attributes(&profile.record),
-                companies: self.strings(super::owners::USER_COMPANIES, id)?,
+                companies: self.user_companies(id)?,
                 created_at,
                 events: self.event_counts(id)?,
                 fields,

@@ -1,7 +1,7 @@
 //! Aggregates of events and page views: per bucket, the occurrences, distinct users and
 //! first and last times. Several bucketings of the same rows are counted in one pass.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet};
 
 use anyhow::{Result, bail};
 use rusqlite::{OptionalExtension, Row, params_from_iter};
@@ -102,16 +102,23 @@ impl Store {
     }
 }
 
-/// One bucketing of the rows, while they are read.
+/// One bucketing of the rows, while they are read. Each row's key is looked up once
+/// per bucketing (rows come in time or index order, so a row often has the previous
+/// row's key: that is compared first, without hashing).
 struct Tally {
     by: Bucket,
     /// The column of the text key (names, URLs, paths).
     column: Option<usize>,
-    /// Buckets by text (and one for rows without a URL, path or name), or by user.
-    by_text: HashMap<String, Bucketed>,
-    no_key: Option<Bucketed>,
-    by_user: HashMap<i64, Bucketed>,
-    weeks: HashMap<String, Option<String>>,
+    /// The buckets, and their keys (None: rows without a URL, path or name).
+    buckets: Vec<Bucketed>,
+    keys: Vec<Option<String>>,
+    /// A bucket by the text a row gives (the day, for weeks), by its key, by user.
+    by_text: HashMap<String, usize>,
+    by_key: HashMap<Option<String>, usize>,
+    by_user: HashMap<i64, usize>,
+    /// The previous row's text and bucket.
+    last: Option<(String, usize)>,
+    last_user: Option<(i64, usize)>,
 }
 
 impl Tally {
@@ -119,69 +126,103 @@ impl Tally {
         Tally {
             by,
             column,
-            by_text: HashMap::new(),
-            no_key: None,
-            by_user: HashMap::new(),
-            weeks: HashMap::new(),
+            buckets: Vec::new(),
+            keys: Vec::new(),
+            by_text: HashMap::default(),
+            by_key: HashMap::default(),
+            by_user: HashMap::default(),
+            last: None,
+            last_user: None,
         }
     }
 
     fn add(&mut self, r: &Row, user: i64, time: &str) -> Result<()> {
         if self.by == Bucket::User {
-            self.by_user
-                .entry(user)
-                .or_insert_with(|| Bucketed::new(time))
-                .add(user, time, false);
+            let i = match self.last_user {
+                Some((u, i)) if u == user => i,
+                _ => {
+                    let next = self.buckets.len();
+                    let i = *self.by_user.entry(user).or_insert(next);
+                    if i == next {
+                        self.buckets.push(Bucketed::new(time));
+                        self.keys.push(None);
+                    }
+                    self.last_user = Some((user, i));
+                    i
+                }
+            };
+            self.buckets[i].add(user, time, false);
             return Ok(());
         }
-        let key: Option<&str> = match self.by {
-            Bucket::Day => time.get(..10),
+        let text: Option<&str> = match self.by {
+            Bucket::Day | Bucket::Week => time.get(..10),
             Bucket::Month => time.get(..7),
-            Bucket::Week => match time.get(..10) {
-                Some(day) => {
-                    if !self.weeks.contains_key(day) {
-                        self.weeks.insert(day.to_string(), week_of(day));
-                    }
-                    self.weeks[day].as_deref()
-                }
-                None => None,
-            },
             _ => match self.column {
                 Some(column) => r.get_ref(column)?.as_str_or_null()?,
                 None => None,
             },
         };
-        // Look up by reference: the key is allocated once per bucket, not per row.
-        let acc = match key {
-            None => self.no_key.get_or_insert_with(|| Bucketed::new(time)),
-            Some(key) => {
-                if !self.by_text.contains_key(key) {
-                    self.by_text.insert(key.to_string(), Bucketed::new(time));
+        let i = match text {
+            None => self.bucket(None, time),
+            Some(text) => match &self.last {
+                Some((last, i)) if last == text => *i,
+                _ => {
+                    let i = match self.by_text.get(text) {
+                        Some(&i) => i,
+                        None => {
+                            let key = if self.by == Bucket::Week {
+                                week_of(text)
+                            } else {
+                                Some(text.to_string())
+                            };
+                            let i = self.bucket(key, time);
+                            self.by_text.insert(text.to_string(), i);
+                            i
+                        }
+                    };
+                    match &mut self.last {
+                        Some((last, at)) => {
+                            set(last, text);
+                            *at = i;
+                        }
+                        None => self.last = Some((text.to_string(), i)),
+                    }
+                    i
                 }
-                self.by_text.get_mut(key).expect("inserted above")
-            }
+            },
         };
-        acc.add(user, time, true);
+        self.buckets[i].add(user, time, true);
         Ok(())
+    }
+
+    /// The bucket of `key`, made when new.
+    fn bucket(&mut self, key: Option<String>, time: &str) -> usize {
+        if let Some(&i) = self.by_key.get(&key) {
+            return i;
+        }
+        let i = self.buckets.len();
+        self.buckets.push(Bucketed::new(time));
+        self.keys.push(key.clone());
+        self.by_key.insert(key, i);
+        i
     }
 
     /// The buckets in order, windowed by the query's offset and limit.
     fn rows(self, store: &Store, q: &HistoryQuery) -> Result<Vec<StatRow>> {
         let by = self.by;
-        let mut out: Vec<StatRow> = self
-            .by_text
-            .into_iter()
-            .map(|(key, acc)| acc.row(Some(key)))
-            .chain(self.no_key.map(|acc| acc.row(None)))
-            .collect();
+        let mut keys = self.keys;
         if by == Bucket::User {
             let names = store.user_names(self.by_user.keys().copied())?;
-            out = self
-                .by_user
-                .into_iter()
-                .map(|(id, acc)| acc.row(names.get(&id).cloned().flatten()))
-                .collect();
+            for (user, i) in self.by_user {
+                keys[i] = names.get(&user).cloned().flatten();
+            }
         }
+        let mut out: Vec<StatRow> = self
+            .buckets
+            .into_iter()
+            .zip(keys)
+            .map(|(acc, key)| acc.row(key))
+            .collect();
         if by.is_time() {
             out.sort_by(|x, y| x.key.cmp(&y.key));
         } else {
@@ -195,10 +236,19 @@ impl Tally {
     }
 }
 
+/// Replaces a string's text, keeping its allocation (`replace_range` is several times
+/// slower, and this runs for most rows).
+fn set(s: &mut String, text: &str) {
+    s.clear();
+    s.push_str(text);
+}
+
 /// One bucket of an aggregate, while rows are read.
 struct Bucketed {
     count: i64,
     users: HashSet<i64>,
+    /// The user of the bucket's previous row (not looked up again).
+    last_user: Option<i64>,
     first: String,
     last: String,
 }
@@ -207,7 +257,8 @@ impl Bucketed {
     fn new(time: &str) -> Bucketed {
         Bucketed {
             count: 0,
-            users: HashSet::new(),
+            users: HashSet::default(),
+            last_user: None,
             first: time.to_string(),
             last: time.to_string(),
         }
@@ -215,14 +266,15 @@ impl Bucketed {
 
     fn add(&mut self, user: i64, time: &str, distinct_users: bool) {
         self.count += 1;
-        if distinct_users {
+        if distinct_users && self.last_user != Some(user) {
             self.users.insert(user);
+            self.last_user = Some(user);
         }
         if time < self.first.as_str() {
-            self.first.replace_range(.., time);
+            set(&mut self.first, time);
         }
         if time > self.last.as_str() {
-            self.last.replace_range(.., time);
+            set(&mut self.last, time);
         }
     }
 

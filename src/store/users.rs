@@ -350,10 +350,7 @@ impl Store {
             _ => None,
         };
         let (attributes, attribute_types) = self.attribute_values(&profile.record)?;
-        let mut stmt = self.conn().prepare_cached(super::owners::USER_COMPANIES)?;
-        let companies = stmt
-            .query_map([id], |r| r.get(0))?
-            .collect::<rusqlite::Result<_>>()?;
+        let companies = self.user_companies(id)?;
         Ok(UserView {
             user_id: profile.user_id.clone(),
             page_views: profile.page_views,
