@@ -29,7 +29,7 @@ impl Default for CacheLimits {
     fn default() -> Self {
         CacheLimits {
             hot_profiles: 1_000,
-            packed_bytes: 24 << 20,
+            packed_bytes: 22 << 20,
             companies: 15_000,
             ids: 400_000,
         }

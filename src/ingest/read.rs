@@ -252,7 +252,7 @@ impl Ingestor<'_> {
 const CHUNKS_AHEAD: usize = 2;
 /// Units in a chunk, at most; a chunk is handed over sooner once it holds this many
 /// bytes.
-const CHUNK_UNITS: usize = 128;
+const CHUNK_UNITS: usize = 64;
 const CHUNK_BYTES: usize = 256 << 10;
 
 /// What the reading thread hands over.
