@@ -8,7 +8,8 @@
 #   EVENTS      number of events, first argument or environment (default 1000000)
 #   PAIRS       floor/usercom pairs timed per place, in turns (default 3); medians are
 #               reported
-#   PLACES      where the databases go, any of "disk tmpfs" (default both):
+#   PLACES      where the databases go, any of "disk tmpfs" (default both; empty: only
+#               the extras below):
 #                 disk   $BENCH_DIR (default ${TMPDIR:-/tmp}/usercom-bench)
 #                 tmpfs  $SHM_DIR (default /dev/shm/usercom-bench), which takes the disk
 #                        out of the comparison
@@ -40,7 +41,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 events="${1:-${EVENTS:-1000000}}"
 pairs="${PAIRS:-3}"
-places="${PLACES:-disk tmpfs}"
+places="${PLACES-disk tmpfs}"
 seed=42
 bench_dir="${BENCH_DIR:-${TMPDIR:-/tmp}/usercom-bench}"
 shm_dir="${SHM_DIR:-/dev/shm/usercom-bench}"
@@ -142,6 +143,7 @@ awk -v lines="$input_lines" -v bytes="$input_bytes" -v seed="$seed" -v pairs="$p
     printf "ingest benchmark: %d events, %.1f MB (%.0f bytes/line), seed %d, %d pairs per place\n",
         lines, bytes / 1e6, bytes / lines, seed, pairs }'
 printf 'input: %s\n\n' "$input"
+if [[ -s "$results" ]]; then
 echo "runs (place, program, pair, wall s, user s, sys s, peak RSS KiB):"
 sed 's/^/  /' "$results"
 echo
@@ -174,6 +176,7 @@ awk -v lines="$input_lines" '
         for (i = 1; i <= n; i++) printf "%s%s %.0f", (i > 1 ? ", " : ""), order[i], ratio(lines, median(wall[order[i] " usercom"]))
         printf "\n"
     }' "$results"
+fi
 
 if [[ "${PROVENANCE_COST:-0}" == 1 ]]; then
     mkdir -p "$shm_dir"
