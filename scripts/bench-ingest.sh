@@ -99,6 +99,34 @@ timed() {
     return "$rc"
 }
 
+# new_key DB: creates the database DB with a write key and prints the key.
+new_key() {
+    local key
+    key=$("$usercom" --db "$1" keys create 2>"$logs/keys.err") ||
+        die "usercom keys create failed: $(tail -n 5 "$logs/keys.err")"
+    key="${key//[[:space:]]/}"
+    [[ -n "$key" ]] || die "usercom keys create printed no key"
+    printf '%s' "$key"
+}
+
+# ingest_timed OUT_PREFIX DB KEY INPUT [FLAGS...]: `usercom ingest` under timed; exit 1
+# (some events rejected) is accepted, anything worse stops the benchmark.
+ingest_timed() {
+    local prefix=$1 db=$2 key=$3 input=$4 rc=0
+    shift 4
+    timed "$prefix" "$usercom" --db "$db" ingest "$input" --api-key "$key" \
+        "${ingest_flags[@]}" "$@" || rc=$?
+    ((rc <= 1)) || die "usercom ingest exited with $rc: $(tail -n 5 "$prefix.err")"
+}
+
+# The median of a space-separated list, for the awk summaries.
+awk_median='
+    function median(list,    n, a, i, j, t) {
+        n = split(list, a, " ")
+        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+        return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+    }'
+
 results=$(mktemp)
 logs=$(mktemp -d)
 trap 'rm -rf "$results" "$logs"' EXIT
@@ -119,14 +147,7 @@ for place in $places; do
 
         log "==> $place, pair $pair of $pairs: usercom"
         db="$run_dir/usercom.db"
-        key=$("$usercom" --db "$db" keys create 2>"$logs/keys.err") ||
-            die "usercom keys create failed: $(tail -n 5 "$logs/keys.err")"
-        key="${key//[[:space:]]/}"
-        [[ -n "$key" ]] || die "usercom keys create printed no key"
-        rc=0
-        timed "$logs/usercom" "$usercom" --db "$db" ingest "$input" --api-key "$key" \
-            "${ingest_flags[@]}" || rc=$?
-        ((rc <= 1)) || die "usercom ingest exited with $rc: $(tail -n 5 "$logs/usercom.err")"
+        ingest_timed "$logs/usercom" "$db" "$(new_key "$db")" "$input"
         echo "$place usercom $pair $(cat "$logs/usercom.time")" >>"$results"
         if command -v jq >/dev/null && jq -e 'type == "object"' "$logs/usercom.out" >/dev/null 2>&1; then
             log "    $(jq -r '"received \(.received), applied \(.applied), rejected \(.rejected), duplicates \(.duplicates)"' "$logs/usercom.out")"
@@ -148,12 +169,7 @@ echo "runs (place, program, pair, wall s, user s, sys s, peak RSS KiB):"
 sed 's/^/  /' "$results"
 echo
 # Medians per place and program, then one row per place.
-awk -v lines="$input_lines" '
-    function median(list,    n, a, i, j, t) {
-        n = split(list, a, " ")
-        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-        return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-    }
+awk -v lines="$input_lines" "$awk_median"'
     function ratio(a, b) { return b > 0 ? a / b : 0 }
     {
         key = $1 " " $2
@@ -185,15 +201,10 @@ if [[ "${PROVENANCE_COST:-0}" == 1 ]]; then
         for mode in with without; do
             run_dir=$(mktemp -d "$shm_dir/run.XXXXXX")
             db="$run_dir/usercom.db"
-            key=$("$usercom" --db "$db" keys create 2>/dev/null)
-            key="${key//[[:space:]]/}"
             extra=()
             [[ "$mode" == without ]] && extra=(--no-provenance)
             log "==> provenance cost, pair $pair of $pairs: usercom $mode provenance"
-            rc=0
-            timed "$logs/prov" "$usercom" --db "$db" ingest "$input" --api-key "$key" \
-                "${ingest_flags[@]}" "${extra[@]}" || rc=$?
-            ((rc <= 1)) || die "usercom ingest exited with $rc: $(tail -n 5 "$logs/prov.err")"
+            ingest_timed "$logs/prov" "$db" "$(new_key "$db")" "$input" "${extra[@]}"
             echo "$mode $(cat "$logs/prov.time") $(stat -c %s "$db")" >>"$prov_results"
             rm -rf "$run_dir"
         done
@@ -201,12 +212,7 @@ if [[ "${PROVENANCE_COST:-0}" == 1 ]]; then
     echo
     echo "provenance cost on tmpfs (mode, wall s, user s, sys s, peak RSS KiB, database bytes):"
     sed 's/^/  /' "$prov_results"
-    awk -v lines="$input_lines" '
-        function median(list,    n, a, i, j, t) {
-            n = split(list, a, " ")
-            for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-            return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-        }
+    awk -v lines="$input_lines" "$awk_median"'
         { cpu[$1] = cpu[$1] " " ($3 + $4); size[$1] = size[$1] " " $6; rss[$1] = rss[$1] " " $5 }
         END {
             w = median(cpu["with"]); wo = median(cpu["without"])
@@ -233,16 +239,12 @@ if ((gz_files > 0)); then
     run_dir=$(mktemp -d "$bench_dir/run.XXXXXX")
     [[ "${KEEP_DBS:-0}" == 1 ]] || trap 'rm -rf "$results" "$logs" "$run_dir"' EXIT
     db2="$run_dir/backfill.db"
-    key2=$("$usercom" --db "$db2" keys create 2>>"$run_dir/keys.err")
-    key2="${key2//[[:space:]]/}"
+    key2=$(new_key "$db2")
     for run in backfill rerun rerun_no_resume; do
         extra=()
         [[ "$run" == rerun_no_resume ]] && extra=(--no-resume)
         log "==> usercom $run"
-        rc2=0
-        timed "$run_dir/$run" "$usercom" --db "$db2" ingest "$folder" --api-key "$key2" \
-            "${ingest_flags[@]}" "${extra[@]}" || rc2=$?
-        ((rc2 <= 1)) || die "usercom ingest ($run) exited with $rc2: $(tail -n 5 "$run_dir/$run.err")"
+        ingest_timed "$run_dir/$run" "$db2" "$key2" "$folder" "${extra[@]}"
     done
     read -r bf_secs _ _ bf_kib <"$run_dir/backfill.time"
     read -r rr_secs _ _ rr_kib <"$run_dir/rerun.time"
