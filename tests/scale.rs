@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Stdio;
 
-use common::{Env, fixture, ingest_then_kill, state, synthetic_events};
+use common::{Env, fixture, ingest_then_kill, ingest_with_then_kill, state, synthetic_events};
 use serde_json::Value;
 use usercom::ingest::{CacheLimits, IngestOptions, Ingestor, Input, Quiet};
 use usercom::store::Store;
@@ -77,6 +77,128 @@ fn shuffled_synthetic_stream_gives_the_same_state() {
     let key = b.key();
     b.ingest(&key, &[&b.write("b.ndjson", &(lines.join("\n") + "\n"))]);
     assert_eq!(state(&a), state(&b));
+}
+
+fn index_names(env: &Env) -> Vec<String> {
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name",
+        )
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+#[test]
+fn a_load_that_defers_indexes_ends_with_every_index_and_the_same_state() {
+    let events = synthetic_events(5000, 300, 11);
+    let mut states = Vec::new();
+    let mut indexes = Vec::new();
+    for when in ["never", "always", "auto"] {
+        let env = Env::new();
+        let key = env.key();
+        let file = env.write("e.ndjson", &events);
+        let out = env
+            .cmd()
+            .args([
+                "ingest",
+                "--quiet",
+                "--json",
+                "--api-key",
+                &key,
+                "--defer-indexes",
+                when,
+            ])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{when}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (_, status) = env.json(&["status"]);
+        assert_eq!(status["deferred_indexes"], serde_json::json!([]), "{when}");
+        indexes.push(index_names(&env));
+        states.push(state(&env));
+    }
+    assert!(
+        indexes[0].iter().any(|n| n == "provenance_owner"),
+        "{:?}",
+        indexes[0]
+    );
+    assert_eq!(indexes[0], indexes[1]);
+    assert_eq!(indexes[0], indexes[2]);
+    assert_eq!(states[0], states[1]);
+    assert_eq!(states[0], states[2]);
+}
+
+#[test]
+fn a_load_killed_with_its_indexes_deferred_says_so_and_the_rerun_builds_them() {
+    let events = synthetic_events(40_000, 500, 5);
+    let clean = Env::new();
+    let key = clean.key();
+    let file = clean.write("e.ndjson", &events);
+    assert_eq!(clean.ingest(&key, &[&file]).0, 0);
+
+    let crashed = Env::new();
+    let key = crashed.key();
+    let file = crashed.write("e.ndjson", &events);
+    let applied = ingest_with_then_kill(
+        &crashed,
+        &key,
+        &file,
+        500,
+        1000,
+        &["--defer-indexes", "always"],
+    );
+    assert!(applied >= 1000, "the ingest never committed");
+    assert!(
+        count(&crashed, "SELECT count(*) FROM message_keys") < 40_000,
+        "killed too late"
+    );
+    // The file says which indexes are missing, and every query still answers.
+    let (code, status) = crashed.json(&["status"]);
+    assert_eq!(code, 0);
+    let deferred = status["deferred_indexes"].as_array().unwrap().clone();
+    assert!(deferred.iter().any(|n| n == "provenance_owner"), "{status}");
+    assert!(
+        !index_names(&crashed)
+            .iter()
+            .any(|n| n == "provenance_owner")
+    );
+    let (code, _) = crashed.json(&["users", "list", "--seen-since", "2000-01-01"]);
+    assert_eq!(code, 0);
+
+    // The rerun (keeping its indexes up to date) builds them at its end.
+    let out = crashed
+        .cmd()
+        .args([
+            "ingest",
+            "--quiet",
+            "--json",
+            "--api-key",
+            &key,
+            "--defer-indexes",
+            "never",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, status) = crashed.json(&["status"]);
+    assert_eq!(status["deferred_indexes"], serde_json::json!([]));
+    assert_eq!(index_names(&crashed), index_names(&clean));
+    assert_eq!(state(&crashed), state(&clean));
 }
 
 #[test]

@@ -1010,3 +1010,25 @@ fn a_batch_envelope_s_integrations_and_sent_at_reach_its_events() {
     );
     server.stop();
 }
+
+#[test]
+fn serve_builds_the_indexes_a_stopped_load_deferred_before_it_listens() {
+    let db = Db::new();
+    let store = usercom::store::Store::open(&db.path).unwrap();
+    assert!(store.defer_indexes().unwrap() > 0);
+    drop(store);
+    let _server = Server::start(&db.path, &[]);
+    let conn = rusqlite::Connection::open(&db.path).unwrap();
+    let pending: i64 = conn
+        .query_row("SELECT count(*) FROM deferred_indexes", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(pending, 0);
+    let built: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'provenance_owner'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(built, 1);
+}

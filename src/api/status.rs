@@ -13,6 +13,10 @@ pub struct Status {
     /// Bytes on disk: the file and its write-ahead log.
     pub file_bytes: u64,
     pub schema_version: i64,
+    /// Indexes a large load dropped to build at its end, when it has not (it is running,
+    /// or was killed): queries answer more slowly until the next ingest or `serve`
+    /// builds them.
+    pub deferred_indexes: Vec<String>,
     #[serde(flatten)]
     pub counts: Counts,
 }
@@ -30,6 +34,7 @@ pub fn status(store: &Store) -> Result<Status> {
         database,
         file_bytes,
         schema_version: store.schema_version()?,
+        deferred_indexes: store.deferred_indexes()?,
         counts: store.counts()?,
     })
 }

@@ -25,7 +25,7 @@ pub fn run_status(store: &Store, json: bool) -> Result<i32> {
     }
     let c = &s.counts;
     let mut t = table(&["field", "value"]);
-    let rows: Vec<(&str, String)> = vec![
+    let mut rows: Vec<(&str, String)> = vec![
         ("database", s.database.clone().unwrap_or_default()),
         (
             "file size",
@@ -65,6 +65,15 @@ pub fn run_status(store: &Store, json: bool) -> Result<i32> {
         ("first event", c.first_event_at.clone().unwrap_or_default()),
         ("last event", c.last_event_at.clone().unwrap_or_default()),
     ];
+    if !s.deferred_indexes.is_empty() {
+        rows.push((
+            "deferred indexes",
+            format!(
+                "{} (a load is running or was stopped: the next ingest or serve builds them)",
+                s.deferred_indexes.join(", ")
+            ),
+        ));
+    }
     for (what, value) in rows {
         t.add_row(vec![what.to_string(), value]);
     }

@@ -16,6 +16,7 @@
 //!   `cache.rs` (with the codec in `packed.rs`) keeps memory bounded in between.
 
 mod apply;
+pub mod bulk;
 mod cache;
 mod decode;
 mod groups;
@@ -44,6 +45,7 @@ use crate::store::{Checkpoint, Store};
 use packed::SharedStrings;
 use registry::Registry;
 
+pub use bulk::DeferIndexes;
 pub use cache::CacheLimits;
 pub(crate) use cache::Cached;
 pub(crate) use decode::merge_envelope;
@@ -66,6 +68,8 @@ pub struct IngestOptions {
     /// Files already read (by their checkpoints) are skipped, or read from where they
     /// were left.
     pub resume: bool,
+    /// Whether a large load builds the readers' indexes at its end (see [`bulk`]).
+    pub defer_indexes: DeferIndexes,
 }
 
 impl Default for IngestOptions {
@@ -77,6 +81,7 @@ impl Default for IngestOptions {
             cache: CacheLimits::default(),
             provenance: true,
             resume: true,
+            defer_indexes: DeferIndexes::Auto,
         }
     }
 }

@@ -161,6 +161,8 @@ impl Checkpointer {
 /// accepts connections. Returns after everything accepted was committed.
 pub fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<Report> {
     let store = Store::open(&config.db)?;
+    // A load that was interrupted may have left the readers' indexes to build.
+    store.build_deferred_indexes()?;
     let synchronous = if config.durable { "FULL" } else { "NORMAL" };
     store
         .conn()

@@ -272,6 +272,13 @@ const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     );
     "#,
+    // 9: the readers' indexes a large load dropped, to build them once at its end
+    // (store::indexes); a load that was killed leaves them named here.
+    r#"
+    CREATE TABLE IF NOT EXISTS deferred_indexes (
+        name TEXT PRIMARY KEY
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// The schema version this build writes.

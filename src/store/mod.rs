@@ -8,6 +8,7 @@ mod companies;
 mod domains;
 mod explain;
 mod history;
+mod indexes;
 mod keys;
 mod messages;
 mod migrations;
@@ -52,6 +53,10 @@ pub struct Store {
 /// The page cache an ingest gets unless told otherwise, in MiB.
 pub const DEFAULT_CACHE_MIB: u32 = 20;
 
+/// Where SQLite keeps temporary tables and sorts (the index builds of a large load
+/// set it aside: `store::indexes`).
+const TEMP_STORE: &str = "MEMORY";
+
 /// How long a writer waits for another process's transaction before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -90,7 +95,7 @@ impl Store {
         conn.pragma_update(None, "journal_mode", "WAL")
             .context("not a usercom database (or not a database at all)")?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "temp_store", "MEMORY")?;
+        conn.pragma_update(None, "temp_store", TEMP_STORE)?;
         conn.pragma_update(None, "cache_size", -i64::from(DEFAULT_CACHE_MIB) * 1024)?;
         // Checkpoint less often: a page changed by many batches is copied back once.
         conn.pragma_update(None, "wal_autocheckpoint", 8_000)?;

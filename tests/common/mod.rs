@@ -193,6 +193,18 @@ fn strip_volatile(mut v: Value) -> Value {
 /// as at least `after` messageIds are committed (or after two minutes); returns how many
 /// were committed when it was killed.
 pub fn ingest_then_kill(env: &Env, key: &str, path: &Path, batch: usize, after: i64) -> i64 {
+    ingest_with_then_kill(env, key, path, batch, after, &[])
+}
+
+/// [`ingest_then_kill`] with more `ingest` options.
+pub fn ingest_with_then_kill(
+    env: &Env,
+    key: &str,
+    path: &Path,
+    batch: usize,
+    after: i64,
+    options: &[&str],
+) -> i64 {
     use std::time::{Duration, Instant};
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("usercom"))
         .arg("--db")
@@ -205,6 +217,7 @@ pub fn ingest_then_kill(env: &Env, key: &str, path: &Path, batch: usize, after: 
             "--api-key",
             key,
         ])
+        .args(options)
         .arg(path)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

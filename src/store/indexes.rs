@@ -1,0 +1,225 @@
+//! Indexes a large load builds once at its end instead of row by row.
+//!
+//! Keeping an index up to date inserts at a random place for every row; once the index
+//! outgrows the page cache, each insert reads and writes pages the last one did not
+//! touch. Building it after the load sorts the rows once. Only the indexes that serve
+//! readers (lists, stats, `explain`) are deferred: those the ingest itself reads through
+//! (a profile's page views and events when an anonymous record changes hands, its owned
+//! records, the look-ups by id) are always kept.
+//!
+//! Which indexes are deferred is written in the database (`deferred_indexes`), in the
+//! transaction that drops them, so a load that is killed leaves a file that says so:
+//! every query still answers (more slowly), and the next ingest, `serve`, or
+//! `usercom reindex` builds them.
+
+use anyhow::{Context, Result};
+
+use super::Store;
+
+/// The indexes a load may defer, with the statement that builds each: the same as the
+/// migrations' (a test checks it).
+const DEFERRABLE: &[(&str, &str)] = &[
+    ("users_email", "CREATE INDEX users_email ON users(email)"),
+    (
+        "users_last_seen",
+        "CREATE INDEX users_last_seen ON users(last_seen)",
+    ),
+    (
+        "anonymous_ids_user",
+        "CREATE INDEX anonymous_ids_user ON anonymous_ids(user_ref)",
+    ),
+    (
+        "user_attributes_attr",
+        "CREATE INDEX user_attributes_attr ON user_attributes(attr_id, value)",
+    ),
+    (
+        "company_attributes_attr",
+        "CREATE INDEX company_attributes_attr ON company_attributes(attr_id, value)",
+    ),
+    (
+        "events_name_user",
+        "CREATE INDEX events_name_user ON events(name, user_ref, timestamp)",
+    ),
+    (
+        "pages_timestamp",
+        "CREATE INDEX pages_timestamp ON pages(timestamp)",
+    ),
+    (
+        "provenance_owner",
+        "CREATE INDEX provenance_owner ON provenance(owner)",
+    ),
+];
+
+/// The page cache (and so the in-memory sort) of an index build, in KiB.
+const BUILD_CACHE_KIB: i64 = 4096;
+
+fn create_sql(name: &str) -> Option<&'static str> {
+    DEFERRABLE
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, sql)| *sql)
+}
+
+impl Store {
+    /// Rows of history held (page views and events, by their highest ids: no count).
+    pub fn history_rows(&self) -> Result<u64> {
+        let n: i64 = self.conn().query_row(
+            "SELECT coalesce((SELECT max(id) FROM events), 0)
+                  + coalesce((SELECT max(id) FROM pages), 0)",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(n.max(0) as u64)
+    }
+
+    /// Drops the deferrable indexes that exist, noting each in `deferred_indexes` in
+    /// the same transaction; returns how many were dropped.
+    pub fn defer_indexes(&self) -> Result<usize> {
+        self.begin()?;
+        let result = (|| {
+            let mut dropped = 0;
+            for (name, _) in DEFERRABLE {
+                if !self.index_exists(name)? {
+                    continue;
+                }
+                self.conn()
+                    .prepare_cached("INSERT OR IGNORE INTO deferred_indexes (name) VALUES (?1)")?
+                    .execute([name])?;
+                // The name is this module's constant, never input.
+                self.conn().execute(&format!("DROP INDEX {name}"), [])?;
+                dropped += 1;
+            }
+            Ok(dropped)
+        })();
+        self.end(result).context("deferring indexes")
+    }
+
+    /// The indexes a load deferred and nobody has built since.
+    pub fn deferred_indexes(&self) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT name FROM deferred_indexes ORDER BY name")?;
+        let names = stmt.query_map([], |r| r.get(0))?;
+        Ok(names.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Builds every deferred index, in one transaction; returns how many were built.
+    pub fn build_deferred_indexes(&self) -> Result<usize> {
+        if self.deferred_indexes()?.is_empty() {
+            return Ok(0);
+        }
+        // Each build sorts its rows in memory up to the page cache's size, then in
+        // temporary files (not in memory, where the process would grow by the size of
+        // the index): a small cache keeps the load's memory bound.
+        let cache: i64 = self
+            .conn()
+            .pragma_query_value(None, "cache_size", |r| r.get(0))?;
+        self.conn().pragma_update(None, "temp_store", "FILE")?;
+        self.conn()
+            .pragma_update(None, "cache_size", -BUILD_CACHE_KIB)?;
+        self.begin()?;
+        let result = (|| {
+            // Read again under the write lock: another process may have built them.
+            let mut built = 0;
+            for name in self.deferred_indexes()? {
+                if let Some(sql) = create_sql(&name)
+                    && !self.index_exists(&name)?
+                {
+                    self.conn().execute(sql, [])?;
+                    built += 1;
+                }
+            }
+            self.conn().execute("DELETE FROM deferred_indexes", [])?;
+            Ok(built)
+        })();
+        let result = self.end(result).context("building the deferred indexes");
+        self.conn()
+            .pragma_update(None, "temp_store", super::TEMP_STORE)?;
+        self.conn().pragma_update(None, "cache_size", cache)?;
+        result
+    }
+
+    fn index_exists(&self, name: &str) -> Result<bool> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?1",
+        )?;
+        Ok(stmt.query_row([name], |r| r.get::<_, i64>(0))? > 0)
+    }
+
+    /// Commits the transaction `begin` opened when `result` is Ok, else rolls it back.
+    fn end<T>(&self, result: Result<T>) -> Result<T> {
+        match result {
+            Ok(value) => {
+                self.commit()?;
+                Ok(value)
+            }
+            Err(e) => {
+                let _ = self.rollback();
+                Err(e)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn index_sql(store: &Store, name: &str) -> Option<String> {
+        store
+            .conn()
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .ok()
+    }
+
+    #[test]
+    fn deferrable_indexes_are_built_as_the_migrations_build_them() {
+        let store = Store::open_in_memory().unwrap();
+        for (name, sql) in DEFERRABLE {
+            assert_eq!(index_sql(&store, name).as_deref(), Some(*sql), "{name}");
+        }
+    }
+
+    #[test]
+    fn deferred_indexes_are_noted_and_built_again_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.db");
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.defer_indexes().unwrap(), DEFERRABLE.len());
+        for (name, _) in DEFERRABLE {
+            assert_eq!(index_sql(&store, name), None, "{name} still there");
+        }
+        // Deferring again drops nothing and keeps the notes.
+        assert_eq!(store.defer_indexes().unwrap(), 0);
+        drop(store);
+        // The note outlives the process that wrote it.
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.deferred_indexes().unwrap().len(), DEFERRABLE.len());
+        assert_eq!(store.build_deferred_indexes().unwrap(), DEFERRABLE.len());
+        assert!(store.deferred_indexes().unwrap().is_empty());
+        for (name, sql) in DEFERRABLE {
+            assert_eq!(index_sql(&store, name).as_deref(), Some(*sql), "{name}");
+        }
+        assert_eq!(store.build_deferred_indexes().unwrap(), 0);
+    }
+
+    #[test]
+    fn history_rows_counts_events_and_page_views_by_their_ids() {
+        let store = Store::open_in_memory().unwrap();
+        assert_eq!(store.history_rows().unwrap(), 0);
+        store
+            .conn()
+            .execute_batch(
+                "INSERT INTO events (id, message_id, user_ref, name, timestamp, properties)
+                 VALUES (7, 'm', 1, 'e', 't', '{}');
+                 INSERT INTO pages (id, message_id, user_ref, timestamp, properties)
+                 VALUES (3, 'p', 1, 't', '{}');",
+            )
+            .unwrap();
+        assert_eq!(store.history_rows().unwrap(), 10);
+    }
+}
