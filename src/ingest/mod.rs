@@ -41,7 +41,7 @@ use crate::semantics::device::UaCache;
 use crate::semantics::domains::normalize_domain;
 use crate::semantics::provenance::Packer;
 use crate::semantics::{company::CompanyProfile, profile::UserProfile};
-use crate::store::{Checkpoint, Store};
+use crate::store::{Checkpoint, ProvenanceBatch, Store};
 use packed::SharedStrings;
 use registry::Registry;
 
@@ -128,6 +128,8 @@ pub struct Ingestor<'a> {
     group_ids: HashMap<String, i64>,
     /// The writes of the event being applied to one profile, packed.
     provenance: Packer,
+    /// Provenance rows waiting to be written together (before the next flush).
+    provenance_rows: ProvenanceBatch,
     /// Provenance source ids by file path (or "http").
     provenance_sources: HashMap<String, i64>,
     summary: Summary,
@@ -176,6 +178,7 @@ impl<'a> Ingestor<'a> {
             anonymous_ids: HashMap::default(),
             group_ids: HashMap::default(),
             provenance: Packer::new(record_provenance),
+            provenance_rows: ProvenanceBatch::default(),
             provenance_sources: HashMap::default(),
             summary: Summary::default(),
             in_transaction: false,

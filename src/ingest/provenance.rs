@@ -92,9 +92,13 @@ impl Ingestor<'_> {
         if !fresh.is_empty() {
             self.store.insert_provenance_values(&fresh)?;
         }
-        self.store
-            .insert_provenance(owner, &row, self.provenance.bytes())?;
+        self.provenance_rows
+            .push(owner, &row, self.provenance.bytes());
         self.provenance.clear();
+        if self.provenance_rows.is_full() {
+            self.store
+                .insert_provenance_batch(&mut self.provenance_rows)?;
+        }
         Ok(())
     }
 }

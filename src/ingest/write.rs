@@ -56,8 +56,12 @@ impl Ingestor<'_> {
         Ok(())
     }
 
-    /// Writes every dirty profile.
+    /// Writes every dirty profile, and the provenance rows gathered.
     pub(super) fn flush(&mut self) -> Result<()> {
+        if !self.provenance_rows.is_empty() {
+            self.store
+                .insert_provenance_batch(&mut self.provenance_rows)?;
+        }
         // In row order: neighbouring rows share pages.
         let mut dirty: Vec<i64> = self
             .users

@@ -51,7 +51,7 @@ const DEFERRABLE: &[(&str, &str)] = &[
 ];
 
 /// The page cache (and so the in-memory sort) of an index build, in KiB.
-const BUILD_CACHE_KIB: i64 = 4096;
+const BUILD_CACHE_KIB: i64 = 2048;
 
 fn create_sql(name: &str) -> Option<&'static str> {
     DEFERRABLE

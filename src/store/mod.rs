@@ -37,7 +37,7 @@ pub use explain::{EventRef, Explained, Explanation, HistoryEntry};
 pub use history::{EventRow, NewPage, PageRow};
 pub use keys::{KeyKind, KeyRow, KeyStatus};
 pub use migrations::SCHEMA_VERSION;
-pub use provenance::{ProvenanceEvent, ProvenanceRow, company_owner, user_owner};
+pub use provenance::{ProvenanceBatch, ProvenanceEvent, ProvenanceRow, company_owner, user_owner};
 pub use query::{Bucket, CompanyQuery, EventCondition, HistoryQuery, StatRow, UserQuery};
 pub use rejections::{
     MAX_RAW_BYTES, NewRejection, Outcome as RejectionOutcome, RejectionQuery, RejectionRow,
