@@ -3,18 +3,18 @@
 
 use anyhow::Result;
 
+use super::Input;
 use crate::store::Store;
 
 /// Whether a run builds the readers' indexes after its load instead of row by row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum DeferIndexes {
-    /// When the input is at least 64 MiB and holds about as many events as the database
-    /// has page views and events, or more.
+    /// When the input still to read is large against what the database holds.
     #[default]
     Auto,
-    /// Always (readers' queries are slow until the run ends).
+    /// Always (queries from elsewhere are slow until the run ends).
     Always,
-    /// Never.
+    /// Never: every index is kept up to date row by row.
     Never,
 }
 
@@ -25,7 +25,7 @@ const BYTES_PER_EVENT: u64 = 1024;
 /// Below this much input, keeping the indexes up to date costs less than building them.
 const MIN_BULK_BYTES: u64 = 64 << 20;
 
-/// Whether a run over `input_bytes` (None: not known ahead, standard input) into a
+/// Whether a run over `input_bytes` still to read (None: not known ahead) into a
 /// database holding `history_rows` page views and events defers the indexes.
 pub fn defers(policy: DeferIndexes, input_bytes: Option<u64>, history_rows: u64) -> bool {
     match policy {
@@ -35,6 +35,28 @@ pub fn defers(policy: DeferIndexes, input_bytes: Option<u64>, history_rows: u64)
             input_bytes.is_some_and(|b| b >= MIN_BULK_BYTES && b / BYTES_PER_EVENT >= history_rows)
         }
     }
+}
+
+/// The bytes of `inputs` still to read (None: not known ahead, standard input): when
+/// resuming, a file read whole before counts for nothing and one read in part for what
+/// its checkpoint leaves, so running a finished back-fill again defers nothing.
+pub fn unread_bytes(store: &Store, inputs: &[Input], resume: bool) -> Result<Option<u64>> {
+    let mut total = 0u64;
+    for input in inputs {
+        let Some(size) = input.size else {
+            return Ok(None);
+        };
+        let stored = match (input.key(), resume) {
+            (Some(k), true) => store.checkpoint(&k.path, k.size, k.mtime_ns)?,
+            _ => None,
+        };
+        total += match stored {
+            Some(c) if c.complete => 0,
+            Some(c) => size.saturating_sub(c.offset),
+            None => size,
+        };
+    }
+    Ok(Some(total))
 }
 
 /// Runs `load` with the indexes deferred when the policy says so, then builds every
@@ -63,6 +85,42 @@ pub fn load<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Checkpoint;
+
+    #[test]
+    fn unread_bytes_leave_out_what_checkpoints_say_was_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in_memory().unwrap();
+        let a = dir.path().join("a.ndjson");
+        let b = dir.path().join("b.ndjson");
+        std::fs::write(&a, vec![b'\n'; 1000]).unwrap();
+        std::fs::write(&b, vec![b'\n'; 300]).unwrap();
+        let inputs = Input::open_all(&[a.clone(), b.clone()]).unwrap();
+        assert_eq!(unread_bytes(&store, &inputs, true).unwrap(), Some(1300));
+        let save = |input: &Input, offset: u64, complete: bool| {
+            let k = input.key().unwrap();
+            store.begin().unwrap();
+            store
+                .save_checkpoint(&Checkpoint {
+                    path: k.path,
+                    size: k.size,
+                    mtime_ns: k.mtime_ns,
+                    offset,
+                    line: offset + 1,
+                    array: None,
+                    complete,
+                })
+                .unwrap();
+            store.commit().unwrap();
+        };
+        save(&inputs[0], 400, false);
+        assert_eq!(unread_bytes(&store, &inputs, true).unwrap(), Some(900));
+        save(&inputs[1], 300, true);
+        assert_eq!(unread_bytes(&store, &inputs, true).unwrap(), Some(600));
+        // --no-resume reads everything again.
+        assert_eq!(unread_bytes(&store, &inputs, false).unwrap(), Some(1300));
+        assert_eq!(unread_bytes(&store, &[Input::stdin()], true).unwrap(), None);
+    }
 
     #[test]
     fn auto_defers_for_a_large_input_against_a_small_database() {

@@ -83,9 +83,9 @@ pub struct IngestArgs {
     pub no_provenance: bool,
 
     /// Build the indexes that serve queries (lists, stats, explain) once after the load
-    /// instead of row by row: much faster for a large load. auto: when the input files
-    /// hold about as many events as the database has page views and events, or more
-    /// (and at least 64 MiB). Queries from elsewhere answer more slowly during the
+    /// instead of row by row: much faster for a large load. auto: when what is left to
+    /// read of the input files (past their checkpoints) holds about as many events as the
+    /// database has page views and events, or more (and at least 64 MiB). Queries from elsewhere answer more slowly during the
     /// load; if it is killed, the next ingest or `serve` builds the indexes.
     #[arg(long, value_enum, default_value_t = DeferIndexes::Auto, value_name = "WHEN")]
     pub defer_indexes: DeferIndexes,
@@ -260,6 +260,7 @@ pub fn ingest_inputs(
     let bar = observer.progress.clone();
     let started = Instant::now();
     let policy = options.defer_indexes;
+    let unread = bulk::unread_bytes(store, inputs, options.resume)?;
     let run = || {
         let mut ingestor = Ingestor::new(store, options, observer)?;
         for input in inputs.iter_mut() {
@@ -279,7 +280,7 @@ pub fn ingest_inputs(
             bar.set_message("building indexes");
         }
     };
-    let summary = bulk::load(store, policy, total, run, building)?;
+    let summary = bulk::load(store, policy, unread, run, building)?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
