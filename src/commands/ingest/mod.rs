@@ -85,8 +85,9 @@ pub struct IngestArgs {
     /// Build the indexes that serve queries (lists, stats, explain) once after the load
     /// instead of row by row: much faster for a large load. auto: when what is left to
     /// read of the input files (past their checkpoints) holds about as many events as the
-    /// database has page views and events, or more (and at least 64 MiB). Queries from elsewhere answer more slowly during the
-    /// load; if it is killed, the next ingest or `serve` builds the indexes.
+    /// database has page views and events, or more (and at least 64 MiB). Queries from
+    /// elsewhere answer more slowly during the load; if it is killed, the next ingest or
+    /// `serve` builds the indexes.
     #[arg(long, value_enum, default_value_t = DeferIndexes::Auto, value_name = "WHEN")]
     pub defer_indexes: DeferIndexes,
 }
