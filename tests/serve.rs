@@ -1017,8 +1017,18 @@ fn serve_builds_the_indexes_a_stopped_load_deferred_before_it_listens() {
     let store = usercom::store::Store::open(&db.path).unwrap();
     assert!(store.defer_indexes().unwrap() > 0);
     drop(store);
-    let _server = Server::start(&db.path, &[]);
     let conn = rusqlite::Connection::open(&db.path).unwrap();
+    // Deferred by this test's process, which runs on: the server leaves them to it.
+    let server = Server::start(&db.path, &[]);
+    let pending: i64 = conn
+        .query_row("SELECT count(*) FROM deferred_indexes", [], |r| r.get(0))
+        .unwrap();
+    assert!(pending > 0);
+    drop(server);
+    // A load that is gone (killed): the server builds them before it listens.
+    conn.execute("UPDATE deferred_indexes SET pid = ?1", [u32::MAX])
+        .unwrap();
+    let _server = Server::start(&db.path, &[]);
     let pending: i64 = conn
         .query_row("SELECT count(*) FROM deferred_indexes", [], |r| r.get(0))
         .unwrap();

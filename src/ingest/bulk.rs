@@ -60,8 +60,8 @@ pub fn unread_bytes(store: &Store, inputs: &[Input], resume: bool) -> Result<Opt
 }
 
 /// Runs `load` with the indexes deferred when the policy says so, then builds every
-/// deferred index (a killed run's too), even when the load failed: its committed
-/// batches stay, and so must the indexes. The load's error comes first.
+/// deferred index (a killed run's too, not one of a load still running elsewhere),
+/// even when the load failed: its committed batches stay, and so must the indexes.
 pub fn load<T>(
     store: &Store,
     policy: DeferIndexes,
@@ -73,10 +73,12 @@ pub fn load<T>(
         store.defer_indexes()?;
     }
     let loaded = load();
-    if !store.deferred_indexes()?.is_empty() {
+    if store.deferred_indexes().map_or(true, |d| !d.is_empty()) {
         building();
     }
     let built = store.build_deferred_indexes();
+    // After a failed load, its error is the one to tell; the indexes stay listed for the
+    // next ingest or `serve`.
     let value = loaded?;
     built?;
     Ok(value)

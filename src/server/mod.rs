@@ -161,8 +161,11 @@ impl Checkpointer {
 /// accepts connections. Returns after everything accepted was committed.
 pub fn run(config: Config, ready: impl FnOnce(SocketAddr)) -> Result<Report> {
     let store = Store::open(&config.db)?;
-    // A load that was interrupted may have left the readers' indexes to build.
-    store.build_deferred_indexes()?;
+    // A load that was interrupted may have left the query indexes to build; failing to
+    // build them slows queries down but loses nothing.
+    if let Err(e) = store.build_deferred_indexes() {
+        eprintln!("usercom serve: {e:#} (queries answer more slowly until they are built)");
+    }
     let synchronous = if config.durable { "FULL" } else { "NORMAL" };
     store
         .conn()

@@ -9,10 +9,12 @@
 //!
 //! Which indexes are deferred is written in the database (`deferred_indexes`), in the
 //! transaction that drops them, so a load that is killed leaves a file that says so:
-//! every query still answers (more slowly), and the next ingest, `serve`, or
-//! `usercom reindex` builds them.
+//! every query still answers (more slowly), and the next ingest or `serve` builds them.
+//! Each note names the process that deferred the index: while it runs, it builds its
+//! own at its end.
 
 use anyhow::{Context, Result};
+use rusqlite::params;
 
 use super::Store;
 
@@ -53,6 +55,12 @@ const DEFERRABLE: &[(&str, &str)] = &[
 /// The page cache (and so the in-memory sort) of an index build, in KiB.
 const BUILD_CACHE_KIB: i64 = 2048;
 
+/// Whether the process `pid` still runs (where that can be known: elsewhere, a load's
+/// notes are taken as left by a process that is gone).
+fn process_runs(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
 fn create_sql(name: &str) -> Option<&'static str> {
     DEFERRABLE
         .iter()
@@ -72,8 +80,8 @@ impl Store {
         Ok(n.max(0) as u64)
     }
 
-    /// Drops the deferrable indexes that exist, noting each in `deferred_indexes` in
-    /// the same transaction; returns how many were dropped.
+    /// Drops the deferrable indexes that exist, noting each in `deferred_indexes` (with
+    /// this process's id) in the same transaction; returns how many were dropped.
     pub fn defer_indexes(&self) -> Result<usize> {
         self.begin()?;
         let result = (|| {
@@ -83,8 +91,10 @@ impl Store {
                     continue;
                 }
                 self.conn()
-                    .prepare_cached("INSERT OR IGNORE INTO deferred_indexes (name) VALUES (?1)")?
-                    .execute([name])?;
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO deferred_indexes (name, pid) VALUES (?1, ?2)",
+                    )?
+                    .execute(params![name, std::process::id()])?;
                 // The name is this module's constant, never input.
                 self.conn().execute(&format!("DROP INDEX {name}"), [])?;
                 dropped += 1;
@@ -96,16 +106,29 @@ impl Store {
 
     /// The indexes a load deferred and nobody has built since.
     pub fn deferred_indexes(&self) -> Result<Vec<String>> {
+        Ok(self.deferred()?.into_iter().map(|(name, _)| name).collect())
+    }
+
+    fn deferred(&self) -> Result<Vec<(String, Option<u32>)>> {
         let mut stmt = self
             .conn()
-            .prepare_cached("SELECT name FROM deferred_indexes ORDER BY name")?;
-        let names = stmt.query_map([], |r| r.get(0))?;
+            .prepare_cached("SELECT name, pid FROM deferred_indexes ORDER BY name")?;
+        let names = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(names.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Builds every deferred index, in one transaction; returns how many were built.
+    /// Builds the deferred indexes, each in a transaction of its own (the write lock is
+    /// held for one index at a time), except those of a load still running in another
+    /// process (it builds them at its end); returns how many were built.
     pub fn build_deferred_indexes(&self) -> Result<usize> {
-        if self.deferred_indexes()?.is_empty() {
+        let ours = std::process::id();
+        let to_build: Vec<String> = self
+            .deferred()?
+            .into_iter()
+            .filter(|(_, pid)| pid.is_none_or(|pid| pid == ours || !process_runs(pid)))
+            .map(|(name, _)| name)
+            .collect();
+        if to_build.is_empty() {
             return Ok(0);
         }
         // Each build sorts its rows in memory up to the page cache's size, then in
@@ -114,29 +137,49 @@ impl Store {
         let cache: i64 = self
             .conn()
             .pragma_query_value(None, "cache_size", |r| r.get(0))?;
-        self.conn().pragma_update(None, "temp_store", "FILE")?;
-        self.conn()
-            .pragma_update(None, "cache_size", -BUILD_CACHE_KIB)?;
+        let result = self
+            .conn()
+            .pragma_update(None, "temp_store", "FILE")
+            .and_then(|()| {
+                self.conn()
+                    .pragma_update(None, "cache_size", -BUILD_CACHE_KIB)
+            })
+            .map_err(anyhow::Error::from)
+            .and_then(|()| {
+                let mut built = 0;
+                for name in &to_build {
+                    built += self.build_index(name)?;
+                }
+                Ok(built)
+            });
+        // Put back whatever happened above.
+        let restored = self
+            .conn()
+            .pragma_update(None, "temp_store", super::TEMP_STORE)
+            .and_then(|()| self.conn().pragma_update(None, "cache_size", cache));
+        let built = result.context("building the deferred indexes")?;
+        restored?;
+        Ok(built)
+    }
+
+    /// Builds one deferred index (unless another process did) and forgets its note.
+    fn build_index(&self, name: &str) -> Result<usize> {
         self.begin()?;
         let result = (|| {
-            // Read again under the write lock: another process may have built them.
             let mut built = 0;
-            for name in self.deferred_indexes()? {
-                if let Some(sql) = create_sql(&name)
-                    && !self.index_exists(&name)?
-                {
-                    self.conn().execute(sql, [])?;
-                    built += 1;
-                }
+            // Looked at again under the write lock: another process may have built it.
+            if let Some(sql) = create_sql(name)
+                && !self.index_exists(name)?
+            {
+                self.conn().execute(sql, [])?;
+                built = 1;
             }
-            self.conn().execute("DELETE FROM deferred_indexes", [])?;
+            self.conn()
+                .prepare_cached("DELETE FROM deferred_indexes WHERE name = ?1")?
+                .execute([name])?;
             Ok(built)
         })();
-        let result = self.end(result).context("building the deferred indexes");
-        self.conn()
-            .pragma_update(None, "temp_store", super::TEMP_STORE)?;
-        self.conn().pragma_update(None, "cache_size", cache)?;
-        result
+        self.end(result)
     }
 
     fn index_exists(&self, name: &str) -> Result<bool> {
@@ -146,18 +189,14 @@ impl Store {
         Ok(stmt.query_row([name], |r| r.get::<_, i64>(0))? > 0)
     }
 
-    /// Commits the transaction `begin` opened when `result` is Ok, else rolls it back.
+    /// Commits the transaction `begin` opened when `result` is Ok, else (or when the
+    /// commit fails) rolls it back.
     fn end<T>(&self, result: Result<T>) -> Result<T> {
-        match result {
-            Ok(value) => {
-                self.commit()?;
-                Ok(value)
-            }
-            Err(e) => {
-                let _ = self.rollback();
-                Err(e)
-            }
+        let result = result.and_then(|value| self.commit().map(|()| value));
+        if result.is_err() && !self.conn().is_autocommit() {
+            let _ = self.rollback();
         }
+        result
     }
 }
 
@@ -205,6 +244,32 @@ mod tests {
             assert_eq!(index_sql(&store, name).as_deref(), Some(*sql), "{name}");
         }
         assert_eq!(store.build_deferred_indexes().unwrap(), 0);
+    }
+
+    #[test]
+    fn indexes_deferred_by_a_load_still_running_elsewhere_are_left_to_it() {
+        let store = Store::open_in_memory().unwrap();
+        store.defer_indexes().unwrap();
+        let set_pid = |pid: Option<u32>| {
+            store
+                .conn()
+                .execute("UPDATE deferred_indexes SET pid = ?1", [pid])
+                .unwrap();
+        };
+        // Process 1 always runs.
+        set_pid(Some(1));
+        assert_eq!(store.build_deferred_indexes().unwrap(), 0);
+        assert_eq!(store.deferred_indexes().unwrap().len(), DEFERRABLE.len());
+        // A process that is gone: its notes are built by whoever comes next.
+        set_pid(Some(u32::MAX));
+        assert_eq!(store.build_deferred_indexes().unwrap(), DEFERRABLE.len());
+        assert!(store.deferred_indexes().unwrap().is_empty());
+        // The page cache is as it was.
+        let cache: i64 = store
+            .conn()
+            .pragma_query_value(None, "cache_size", |r| r.get(0))
+            .unwrap();
+        assert_eq!(cache, -i64::from(crate::store::DEFAULT_CACHE_MIB) * 1024);
     }
 
     #[test]

@@ -273,10 +273,12 @@ const MIGRATIONS: &[&str] = &[
     );
     "#,
     // 9: the readers' indexes a large load dropped, to build them once at its end
-    // (store::indexes); a load that was killed leaves them named here.
+    // (store::indexes), with the id of the process that dropped them; a load that was
+    // killed leaves them named here.
     r#"
     CREATE TABLE IF NOT EXISTS deferred_indexes (
-        name TEXT PRIMARY KEY
+        name TEXT PRIMARY KEY,
+        pid INTEGER
     ) WITHOUT ROWID;
     "#,
 ];

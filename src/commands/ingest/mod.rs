@@ -262,11 +262,13 @@ pub fn ingest_inputs(
     let started = Instant::now();
     let policy = options.defer_indexes;
     let unread = bulk::unread_bytes(store, inputs, options.resume)?;
-    let run = || {
-        let mut ingestor = Ingestor::new(store, options, observer)?;
+    // Made first: it checks the options before any index is dropped.
+    let mut ingestor = Ingestor::new(store, options, observer)?;
+    let shown = bar.as_ref();
+    let run = move || {
         for input in inputs.iter_mut() {
             let mut on_progress = |bytes: u64, summary: &Summary| {
-                if let Some(bar) = &bar {
+                if let Some(bar) = shown {
                     bar.inc(bytes);
                     let rate = summary.received as f64 / started.elapsed().as_secs_f64().max(1e-3);
                     bar.set_message(format!("{rate:.0} events/s, {} rejected", summary.rejected));
