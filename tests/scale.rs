@@ -79,6 +79,23 @@ fn shuffled_synthetic_stream_gives_the_same_state() {
     assert_eq!(state(&a), state(&b));
 }
 
+/// `usercom ingest --quiet --json FILE` with `options`, which must succeed.
+fn ingest_with(env: &Env, key: &str, file: &std::path::Path, options: &[&str]) {
+    let out = env
+        .cmd()
+        .args(["ingest", "--quiet", "--json", "--api-key", key])
+        .args(options)
+        .arg(file)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{options:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn index_names(env: &Env) -> Vec<String> {
     let conn = rusqlite::Connection::open(&env.db).unwrap();
     let mut stmt = conn
@@ -101,26 +118,7 @@ fn a_load_that_defers_indexes_ends_with_every_index_and_the_same_state() {
         let env = Env::new();
         let key = env.key();
         let file = env.write("e.ndjson", &events);
-        let out = env
-            .cmd()
-            .args([
-                "ingest",
-                "--quiet",
-                "--json",
-                "--api-key",
-                &key,
-                "--defer-indexes",
-                when,
-            ])
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{when}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        ingest_with(&env, &key, &file, &["--defer-indexes", when]);
         let (_, status) = env.json(&["status"]);
         assert_eq!(status["deferred_indexes"], serde_json::json!([]), "{when}");
         indexes.push(index_names(&env));
@@ -175,26 +173,7 @@ fn a_load_killed_with_its_indexes_deferred_says_so_and_the_rerun_builds_them() {
     assert_eq!(code, 0);
 
     // The rerun (keeping its indexes up to date) builds them at its end.
-    let out = crashed
-        .cmd()
-        .args([
-            "ingest",
-            "--quiet",
-            "--json",
-            "--api-key",
-            &key,
-            "--defer-indexes",
-            "never",
-        ])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ingest_with(&crashed, &key, &file, &["--defer-indexes", "never"]);
     let (_, status) = crashed.json(&["status"]);
     assert_eq!(status["deferred_indexes"], serde_json::json!([]));
     assert_eq!(index_names(&crashed), index_names(&clean));
