@@ -79,6 +79,14 @@ fn shuffled_synthetic_stream_gives_the_same_state() {
     assert_eq!(state(&a), state(&b));
 }
 
+/// A new database with a write key, and `events` written to e.ndjson beside it.
+fn with_events(events: &str) -> (Env, String, std::path::PathBuf) {
+    let env = Env::new();
+    let key = env.key();
+    let file = env.write("e.ndjson", events);
+    (env, key, file)
+}
+
 /// `usercom ingest --quiet --json FILE` with `options`, which must succeed.
 fn ingest_with(env: &Env, key: &str, file: &std::path::Path, options: &[&str]) {
     let out = env
@@ -115,9 +123,7 @@ fn a_load_that_defers_indexes_ends_with_every_index_and_the_same_state() {
     let mut states = Vec::new();
     let mut indexes = Vec::new();
     for when in ["never", "always", "auto"] {
-        let env = Env::new();
-        let key = env.key();
-        let file = env.write("e.ndjson", &events);
+        let (env, key, file) = with_events(&events);
         ingest_with(&env, &key, &file, &["--defer-indexes", when]);
         let (_, status) = env.json(&["status"]);
         assert_eq!(status["deferred_indexes"], serde_json::json!([]), "{when}");
@@ -138,14 +144,10 @@ fn a_load_that_defers_indexes_ends_with_every_index_and_the_same_state() {
 #[test]
 fn a_load_killed_with_its_indexes_deferred_says_so_and_the_rerun_builds_them() {
     let events = synthetic_events(40_000, 500, 5);
-    let clean = Env::new();
-    let key = clean.key();
-    let file = clean.write("e.ndjson", &events);
+    let (clean, key, file) = with_events(&events);
     assert_eq!(clean.ingest(&key, &[&file]).0, 0);
 
-    let crashed = Env::new();
-    let key = crashed.key();
-    let file = crashed.write("e.ndjson", &events);
+    let (crashed, key, file) = with_events(&events);
     let applied = ingest_with_then_kill(
         &crashed,
         &key,
@@ -183,14 +185,10 @@ fn a_load_killed_with_its_indexes_deferred_says_so_and_the_rerun_builds_them() {
 #[test]
 fn killed_mid_file_leaves_whole_events_and_a_rerun_completes_it() {
     let events = synthetic_events(40_000, 500, 3);
-    let clean = Env::new();
-    let key = clean.key();
-    let file = clean.write("e.ndjson", &events);
+    let (clean, key, file) = with_events(&events);
     assert_eq!(clean.ingest(&key, &[&file]).0, 0);
 
-    let crashed = Env::new();
-    let key = crashed.key();
-    let file = crashed.write("e.ndjson", &events);
+    let (crashed, key, file) = with_events(&events);
     let applied = ingest_then_kill(&crashed, &key, &file, 500, 1000);
     assert!(applied >= 1000, "the ingest never committed");
 

@@ -188,16 +188,6 @@ impl Store {
         )?;
         Ok(stmt.query_row([name], |r| r.get::<_, i64>(0))? > 0)
     }
-
-    /// Commits the transaction `begin` opened when `result` is Ok, else (or when the
-    /// commit fails) rolls it back.
-    fn end<T>(&self, result: Result<T>) -> Result<T> {
-        let result = result.and_then(|value| self.commit().map(|()| value));
-        if result.is_err() && !self.conn().is_autocommit() {
-            let _ = self.rollback();
-        }
-        result
-    }
 }
 
 #[cfg(test)]

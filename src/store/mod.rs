@@ -129,6 +129,16 @@ impl Store {
         self.conn.execute_batch("ROLLBACK").context("rolling back")
     }
 
+    /// Ends the transaction `begin` opened: commits it when `result` is Ok, else (or
+    /// when the commit fails) rolls it back.
+    pub(crate) fn end<T>(&self, result: Result<T>) -> Result<T> {
+        let result = result.and_then(|value| self.commit().map(|()| value));
+        if result.is_err() && !self.conn.is_autocommit() {
+            let _ = self.rollback();
+        }
+        result
+    }
+
     /// Runs `f` on one consistent view of the database (a read transaction): reads
     /// that belong together (a count and its rows, a profile and its events) never mix
     /// two commits.

@@ -127,18 +127,14 @@ impl Store {
     /// deleted per table.
     pub fn reset(&self) -> Result<Vec<(&'static str, u64)>> {
         self.begin()?;
-        let mut deleted = Vec::with_capacity(RESET_TABLES.len());
-        for table in RESET_TABLES {
-            // Table names come from the constant above, never from input.
-            match self.conn().execute(&format!("DELETE FROM {table}"), []) {
-                Ok(n) => deleted.push((*table, n as u64)),
-                Err(e) => {
-                    let _ = self.rollback();
-                    return Err(e.into());
-                }
-            }
-        }
-        self.commit()?;
-        Ok(deleted)
+        let deleted = RESET_TABLES
+            .iter()
+            .map(|table| {
+                // Table names come from the constant above, never from input.
+                let n = self.conn().execute(&format!("DELETE FROM {table}"), [])?;
+                Ok((*table, n as u64))
+            })
+            .collect();
+        self.end(deleted)
     }
 }
