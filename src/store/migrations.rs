@@ -281,6 +281,15 @@ const MIGRATIONS: &[&str] = &[
         pid INTEGER
     ) WITHOUT ROWID;
     "#,
+    // 10: page views and events stored on an anonymous record before schema 6 name it in
+    // anon_ref too, as every one stored since does: a claim then finds a record's history
+    // by anon_ref alone (one index, no OR of two).
+    r#"
+    UPDATE pages SET anon_ref = user_ref
+        WHERE user_ref IN (SELECT id FROM users WHERE user_id IS NULL) AND anon_ref IS NULL;
+    UPDATE events SET anon_ref = user_ref
+        WHERE user_ref IN (SELECT id FROM users WHERE user_id IS NULL) AND anon_ref IS NULL;
+    "#,
 ];
 
 /// The schema version this build writes.

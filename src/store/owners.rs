@@ -68,11 +68,12 @@ impl Store {
     }
 
     /// Points the page views and events recorded on the anonymous record `record` at its
-    /// (new) owner.
+    /// (new) owner. Each names the record in anon_ref (since schema 10, those stored
+    /// before schema 6 too), owned or not.
     pub fn move_anonymous_history(&self, record: i64, owner: i64) -> Result<()> {
         for sql in [
-            "UPDATE pages SET user_ref = ?2, anon_ref = ?1 WHERE anon_ref = ?1 OR user_ref = ?1",
-            "UPDATE events SET user_ref = ?2, anon_ref = ?1 WHERE anon_ref = ?1 OR user_ref = ?1",
+            "UPDATE pages SET user_ref = ?2 WHERE anon_ref = ?1",
+            "UPDATE events SET user_ref = ?2 WHERE anon_ref = ?1",
         ] {
             self.conn()
                 .prepare_cached(sql)?
