@@ -76,15 +76,16 @@ impl Ingestor<'_> {
             )
             .collect();
         dirty.sort_unstable();
+        let mut writer = self.store.profile_writer()?;
         for id in dirty {
             if let Some(cached) = self.users.get_mut(&id) {
                 let (write, attrs) = cached.write_state();
-                self.store.save_user(&cached.profile, write, attrs)?;
+                writer.save_user(&cached.profile, write, attrs)?;
             } else {
                 let packed = self.packed.get_mut(&id).expect("listed above");
                 let (write, attrs) = packed.write_state();
                 let profile = unpack_user(&packed.profile, &self.shared);
-                self.store.save_user(&profile, write, attrs)?;
+                writer.save_user(&profile, write, attrs)?;
             }
         }
         for cached in self.companies.values_mut() {

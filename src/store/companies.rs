@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::Store;
-use super::users::AttrTable;
+use super::profile_writes::AttrTable;
 use crate::semantics::attributes::{AttrType, Scalar};
 use crate::semantics::company::{CompanyField, CompanyProfile};
 use crate::semantics::lww::{Lww, pack_clocks, unpack_clocks};

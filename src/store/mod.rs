@@ -13,6 +13,7 @@ mod keys;
 mod messages;
 mod migrations;
 mod owners;
+mod profile_writes;
 mod provenance;
 mod query;
 mod rejections;
@@ -37,13 +38,14 @@ pub use explain::{EventRef, Explained, Explanation, HistoryEntry};
 pub use history::{EventRow, NewPage, PageRow};
 pub use keys::{KeyKind, KeyRow, KeyStatus};
 pub use migrations::SCHEMA_VERSION;
+pub use profile_writes::{ProfileWriter, RowWrite};
 pub use provenance::{ProvenanceBatch, ProvenanceEvent, ProvenanceRow, company_owner, user_owner};
 pub use query::{Bucket, CompanyQuery, EventCondition, HistoryQuery, StatRow, UserQuery};
 pub use rejections::{
     MAX_RAW_BYTES, NewRejection, Outcome as RejectionOutcome, RejectionQuery, RejectionRow,
 };
 pub use status::{Counts, RESET_TABLES};
-pub use users::{RowWrite, UserView};
+pub use users::UserView;
 
 /// An open usercom database.
 pub struct Store {

@@ -6,19 +6,20 @@ use std::sync::LazyLock;
 
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
-use rusqlite::{OptionalExtension, ToSql, params};
+use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::Store;
-use crate::ingest::packed::{pack_shadows, unpack_shadows};
+use super::profile_writes::AttrTable;
+use crate::ingest::packed::unpack_shadows;
 use crate::semantics::attributes::{AttrType, Scalar};
-use crate::semantics::lww::{Clock, Lww, pack_clocks, unpack_clocks};
+use crate::semantics::lww::{Clock, Lww, unpack_clocks};
 use crate::semantics::profile::{Record, UserField, UserProfile};
 use crate::semantics::time::{format_timestamp, parse_timestamp};
 
 /// The profile's field columns, in [`UserField`] order.
-static FIELD_COLUMNS: LazyLock<String> =
+pub(super) static FIELD_COLUMNS: LazyLock<String> =
     LazyLock::new(|| UserField::ALL.map(UserField::name).join(", "));
 
 static SELECT_USER: LazyLock<String> = LazyLock::new(|| {
@@ -28,77 +29,6 @@ static SELECT_USER: LazyLock<String> = LazyLock::new(|| {
         *FIELD_COLUMNS
     )
 });
-
-static UPDATE_USER: LazyLock<String> = LazyLock::new(|| {
-    let sets: Vec<String> = UserField::ALL
-        .iter()
-        .enumerate()
-        .map(|(i, f)| format!("{} = ?{}", f.name(), i + 3))
-        .collect();
-    let n = UserField::ALL.len() + 3;
-    format!(
-        "UPDATE users SET user_id = ?2, {}, page_views = ?{n}, last_seen = ?{}, created_at = ?{},
-         updated_at = ?{}, field_clocks = ?{}, owner_ref = ?{}, claim_ms = ?{}, claim_tie = ?{},
-         shadows = ?{} WHERE id = ?1",
-        sets.join(", "),
-        n + 1,
-        n + 2,
-        n + 3,
-        n + 4,
-        n + 5,
-        n + 6,
-        n + 7,
-        n + 8
-    )
-});
-
-/// [`UPDATE_USER`] for when neither userId nor email changed: the same parameters (?2
-/// and the email's go unused), but their indexes are left alone (SQLite rewrites the
-/// index entries of every column it sets).
-static UPDATE_USER_SAME_KEYS: LazyLock<String> = LazyLock::new(|| {
-    let sets: Vec<String> = UserField::ALL
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| **f != UserField::Email)
-        .map(|(i, f)| format!("{} = ?{}", f.name(), i + 3))
-        .collect();
-    let n = UserField::ALL.len() + 3;
-    format!(
-        "UPDATE users SET {}, page_views = ?{n}, last_seen = ?{}, created_at = ?{},
-         updated_at = ?{}, field_clocks = ?{}, owner_ref = ?{}, claim_ms = ?{}, claim_tie = ?{},
-         shadows = ?{} WHERE id = ?1",
-        sets.join(", "),
-        n + 1,
-        n + 2,
-        n + 3,
-        n + 4,
-        n + 5,
-        n + 6,
-        n + 7,
-        n + 8
-    )
-});
-
-/// The same parameters as [`UPDATE_USER`], for a profile not yet in the table.
-static INSERT_USER: LazyLock<String> = LazyLock::new(|| {
-    let n = UserField::ALL.len() + 11;
-    let placeholders: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
-    format!(
-        "INSERT INTO users (id, user_id, {}, page_views, last_seen, created_at, updated_at,
-         field_clocks, owner_ref, claim_ms, claim_tie, shadows) VALUES ({})",
-        *FIELD_COLUMNS,
-        placeholders.join(", ")
-    )
-});
-
-/// How a profile's row is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RowWrite {
-    Insert,
-    Update,
-    /// An update that changes neither userId nor email.
-    Refresh,
-}
 
 /// A user profile as printed by `users show` and `users list` (and served as JSON):
 /// `user_id`, the standard fields by name in [`UserField`] order, then the rest.
@@ -297,51 +227,6 @@ impl Store {
         })
     }
 
-    /// Writes a profile's row and the given attributes: `Insert` when it is not in the
-    /// table yet, `Update` when its userId or email may have changed, else `Refresh`.
-    pub fn save_user(
-        &self,
-        user: &UserProfile,
-        write: RowWrite,
-        attributes: impl IntoIterator<Item = i64>,
-    ) -> Result<()> {
-        let sql: &str = match write {
-            RowWrite::Insert => &INSERT_USER,
-            RowWrite::Update => &UPDATE_USER,
-            RowWrite::Refresh => &UPDATE_USER_SAME_KEYS,
-        };
-        let mut stmt = self.conn().prepare_cached(sql)?;
-        let texts: Vec<Option<&str>> = (0..UserField::ALL.len())
-            .map(|i| match user.record.field(i) {
-                Some(Scalar::Text(s)) => Some(s.as_str()),
-                _ => None,
-            })
-            .collect();
-        let last_seen = user.last_seen.map(format_timestamp);
-        let created_at = format_timestamp(user.record.created_at);
-        let updated_at = format_timestamp(user.record.updated_at);
-        let clocks = pack_clocks(&user.record.fields);
-        let owner = user.owner.map(|(owner, _)| owner);
-        let claim = user.owner.map(|(_, clock)| (clock.millis, clock.tie));
-        let (claim_ms, claim_tie) = (claim.map(|c| c.0), claim.map(|c| c.1));
-        let shadows = pack_shadows(user.shadows.as_ref());
-        let mut params: Vec<&dyn ToSql> = Vec::with_capacity(texts.len() + 11);
-        params.push(&user.id);
-        params.push(&user.user_id);
-        params.extend(texts.iter().map(|t| t as &dyn ToSql));
-        params.push(&user.page_views);
-        params.push(&last_seen);
-        params.push(&created_at);
-        params.push(&updated_at);
-        params.push(&clocks);
-        params.push(&owner);
-        params.push(&claim_ms);
-        params.push(&claim_tie);
-        params.push(&shadows);
-        stmt.execute(params.as_slice())?;
-        self.save_attributes(AttrTable::USER, user.id, &user.record, attributes)
-    }
-
     /// The printable view of a profile.
     pub fn user_view(&self, id: i64) -> Result<UserView> {
         let profile = self.load_user(id)?;
@@ -418,50 +303,4 @@ impl Store {
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
-
-    pub(crate) fn save_attributes(
-        &self,
-        table: AttrTable,
-        owner: i64,
-        record: &Record,
-        attributes: impl IntoIterator<Item = i64>,
-    ) -> Result<()> {
-        let mut stmt = self.conn().prepare_cached(table.upsert)?;
-        for attr in attributes {
-            if let Some(lww) = record.attributes.get(&attr) {
-                stmt.execute(params![
-                    owner,
-                    attr,
-                    lww.value,
-                    lww.clock.millis,
-                    lww.clock.tie
-                ])?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// The attribute value table of users or of companies.
-#[derive(Clone, Copy)]
-pub(crate) struct AttrTable {
-    select: &'static str,
-    upsert: &'static str,
-}
-
-impl AttrTable {
-    pub(crate) const USER: AttrTable = AttrTable {
-        select: "SELECT attr_id, value, clock_ms, clock_tie FROM user_attributes WHERE user_ref = ?1",
-        upsert: "INSERT INTO user_attributes (user_ref, attr_id, value, clock_ms, clock_tie)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (user_ref, attr_id) DO UPDATE SET
-                 value = excluded.value, clock_ms = excluded.clock_ms, clock_tie = excluded.clock_tie",
-    };
-    pub(crate) const COMPANY: AttrTable = AttrTable {
-        select: "SELECT attr_id, value, clock_ms, clock_tie FROM company_attributes WHERE company_ref = ?1",
-        upsert: "INSERT INTO company_attributes (company_ref, attr_id, value, clock_ms, clock_tie)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (company_ref, attr_id) DO UPDATE SET
-                 value = excluded.value, clock_ms = excluded.clock_ms, clock_tie = excluded.clock_tie",
-    };
 }

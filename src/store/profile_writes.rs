@@ -1,0 +1,219 @@
+//! Writing profiles: a user's row and the attributes of users and companies. A flush
+//! writes many, so the statements are prepared once for all of them ([`ProfileWriter`]).
+
+use std::sync::LazyLock;
+
+use anyhow::Result;
+use rusqlite::{CachedStatement, ToSql, params};
+
+use super::Store;
+use super::users::FIELD_COLUMNS;
+use crate::ingest::packed::pack_shadows;
+use crate::semantics::attributes::Scalar;
+use crate::semantics::lww::pack_clocks;
+use crate::semantics::profile::{Record, UserField, UserProfile};
+use crate::semantics::time::format_timestamp;
+
+static UPDATE_USER: LazyLock<String> = LazyLock::new(|| {
+    let sets: Vec<String> = UserField::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, f)| format!("{} = ?{}", f.name(), i + 3))
+        .collect();
+    let n = UserField::ALL.len() + 3;
+    format!(
+        "UPDATE users SET user_id = ?2, {}, page_views = ?{n}, last_seen = ?{}, created_at = ?{},
+         updated_at = ?{}, field_clocks = ?{}, owner_ref = ?{}, claim_ms = ?{}, claim_tie = ?{},
+         shadows = ?{} WHERE id = ?1",
+        sets.join(", "),
+        n + 1,
+        n + 2,
+        n + 3,
+        n + 4,
+        n + 5,
+        n + 6,
+        n + 7,
+        n + 8
+    )
+});
+
+/// [`UPDATE_USER`] for when neither userId nor email changed: the same parameters (?2
+/// and the email's go unused), but their indexes are left alone (SQLite rewrites the
+/// index entries of every column it sets).
+static UPDATE_USER_SAME_KEYS: LazyLock<String> = LazyLock::new(|| {
+    let sets: Vec<String> = UserField::ALL
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| **f != UserField::Email)
+        .map(|(i, f)| format!("{} = ?{}", f.name(), i + 3))
+        .collect();
+    let n = UserField::ALL.len() + 3;
+    format!(
+        "UPDATE users SET {}, page_views = ?{n}, last_seen = ?{}, created_at = ?{},
+         updated_at = ?{}, field_clocks = ?{}, owner_ref = ?{}, claim_ms = ?{}, claim_tie = ?{},
+         shadows = ?{} WHERE id = ?1",
+        sets.join(", "),
+        n + 1,
+        n + 2,
+        n + 3,
+        n + 4,
+        n + 5,
+        n + 6,
+        n + 7,
+        n + 8
+    )
+});
+
+/// The same parameters as [`UPDATE_USER`], for a profile not yet in the table.
+static INSERT_USER: LazyLock<String> = LazyLock::new(|| {
+    let n = UserField::ALL.len() + 11;
+    let placeholders: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
+    format!(
+        "INSERT INTO users (id, user_id, {}, page_views, last_seen, created_at, updated_at,
+         field_clocks, owner_ref, claim_ms, claim_tie, shadows) VALUES ({})",
+        *FIELD_COLUMNS,
+        placeholders.join(", ")
+    )
+});
+
+/// How a profile's row is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowWrite {
+    Insert,
+    Update,
+    /// An update that changes neither userId nor email.
+    Refresh,
+}
+
+/// The statements that write profiles, prepared once for as many profiles as are
+/// written together.
+pub struct ProfileWriter<'s> {
+    insert: CachedStatement<'s>,
+    update: CachedStatement<'s>,
+    refresh: CachedStatement<'s>,
+    user_attributes: CachedStatement<'s>,
+}
+
+impl Store {
+    /// Writes of many profiles, one after the other.
+    pub fn profile_writer(&self) -> Result<ProfileWriter<'_>> {
+        Ok(ProfileWriter {
+            insert: self.conn().prepare_cached(&INSERT_USER)?,
+            update: self.conn().prepare_cached(&UPDATE_USER)?,
+            refresh: self.conn().prepare_cached(&UPDATE_USER_SAME_KEYS)?,
+            user_attributes: self.conn().prepare_cached(AttrTable::USER.upsert)?,
+        })
+    }
+
+    /// Writes one profile's row and the given attributes (see [`ProfileWriter::save_user`]).
+    pub fn save_user(
+        &self,
+        user: &UserProfile,
+        write: RowWrite,
+        attributes: impl IntoIterator<Item = i64>,
+    ) -> Result<()> {
+        self.profile_writer()?.save_user(user, write, attributes)
+    }
+
+    pub(crate) fn save_attributes(
+        &self,
+        table: AttrTable,
+        owner: i64,
+        record: &Record,
+        attributes: impl IntoIterator<Item = i64>,
+    ) -> Result<()> {
+        let mut stmt = self.conn().prepare_cached(table.upsert)?;
+        write_attributes(&mut stmt, owner, record, attributes)
+    }
+}
+
+impl ProfileWriter<'_> {
+    /// Writes a profile's row and the given attributes: `Insert` when it is not in the
+    /// table yet, `Update` when its userId or email may have changed, else `Refresh`.
+    pub fn save_user(
+        &mut self,
+        user: &UserProfile,
+        write: RowWrite,
+        attributes: impl IntoIterator<Item = i64>,
+    ) -> Result<()> {
+        let stmt = match write {
+            RowWrite::Insert => &mut self.insert,
+            RowWrite::Update => &mut self.update,
+            RowWrite::Refresh => &mut self.refresh,
+        };
+        let texts: Vec<Option<&str>> = (0..UserField::ALL.len())
+            .map(|i| match user.record.field(i) {
+                Some(Scalar::Text(s)) => Some(s.as_str()),
+                _ => None,
+            })
+            .collect();
+        let last_seen = user.last_seen.map(format_timestamp);
+        let created_at = format_timestamp(user.record.created_at);
+        let updated_at = format_timestamp(user.record.updated_at);
+        let clocks = pack_clocks(&user.record.fields);
+        let owner = user.owner.map(|(owner, _)| owner);
+        let claim = user.owner.map(|(_, clock)| (clock.millis, clock.tie));
+        let (claim_ms, claim_tie) = (claim.map(|c| c.0), claim.map(|c| c.1));
+        let shadows = pack_shadows(user.shadows.as_ref());
+        let mut params: Vec<&dyn ToSql> = Vec::with_capacity(texts.len() + 11);
+        params.push(&user.id);
+        params.push(&user.user_id);
+        params.extend(texts.iter().map(|t| t as &dyn ToSql));
+        params.push(&user.page_views);
+        params.push(&last_seen);
+        params.push(&created_at);
+        params.push(&updated_at);
+        params.push(&clocks);
+        params.push(&owner);
+        params.push(&claim_ms);
+        params.push(&claim_tie);
+        params.push(&shadows);
+        stmt.execute(params.as_slice())?;
+        write_attributes(&mut self.user_attributes, user.id, &user.record, attributes)
+    }
+}
+
+/// Upserts the given attributes of `record` (those it holds) with `upsert`.
+fn write_attributes(
+    upsert: &mut CachedStatement<'_>,
+    owner: i64,
+    record: &Record,
+    attributes: impl IntoIterator<Item = i64>,
+) -> Result<()> {
+    for attr in attributes {
+        if let Some(lww) = record.attributes.get(&attr) {
+            upsert.execute(params![
+                owner,
+                attr,
+                lww.value,
+                lww.clock.millis,
+                lww.clock.tie
+            ])?;
+        }
+    }
+    Ok(())
+}
+
+/// The attribute value table of users or of companies.
+#[derive(Clone, Copy)]
+pub(crate) struct AttrTable {
+    pub(crate) select: &'static str,
+    upsert: &'static str,
+}
+
+impl AttrTable {
+    pub(crate) const USER: AttrTable = AttrTable {
+        select: "SELECT attr_id, value, clock_ms, clock_tie FROM user_attributes WHERE user_ref = ?1",
+        upsert: "INSERT INTO user_attributes (user_ref, attr_id, value, clock_ms, clock_tie)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (user_ref, attr_id) DO UPDATE SET
+                 value = excluded.value, clock_ms = excluded.clock_ms, clock_tie = excluded.clock_tie",
+    };
+    pub(crate) const COMPANY: AttrTable = AttrTable {
+        select: "SELECT attr_id, value, clock_ms, clock_tie FROM company_attributes WHERE company_ref = ?1",
+        upsert: "INSERT INTO company_attributes (company_ref, attr_id, value, clock_ms, clock_tie)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (company_ref, attr_id) DO UPDATE SET
+                 value = excluded.value, clock_ms = excluded.clock_ms, clock_tie = excluded.clock_tie",
+    };
+}
