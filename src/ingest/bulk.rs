@@ -37,18 +37,20 @@ pub fn defers(policy: DeferIndexes, input_bytes: Option<u64>, history_rows: u64)
     }
 }
 
-/// The bytes of `inputs` still to read (None: not known ahead, standard input): when
-/// resuming, a file read whole before counts for nothing and one read in part for what
-/// its checkpoint leaves, so running a finished back-fill again defers nothing.
-pub fn unread_bytes(store: &Store, inputs: &[Input], resume: bool) -> Result<Option<u64>> {
+/// The bytes of `inputs` past what their checkpoints say was applied before (None: not
+/// known ahead, standard input): a file read whole before counts for nothing and one
+/// read in part for what its checkpoint leaves. So running a finished back-fill again
+/// defers nothing, with `--no-resume` too: what it reads again are duplicates, which add
+/// no rows to index.
+pub fn unread_bytes(store: &Store, inputs: &[Input]) -> Result<Option<u64>> {
     let mut total = 0u64;
     for input in inputs {
         let Some(size) = input.size else {
             return Ok(None);
         };
-        let stored = match (input.key(), resume) {
-            (Some(k), true) => store.checkpoint(&k.path, k.size, k.mtime_ns)?,
-            _ => None,
+        let stored = match input.key() {
+            Some(k) => store.checkpoint(&k.path, k.size, k.mtime_ns)?,
+            None => None,
         };
         total += match stored {
             Some(c) if c.complete => 0,
@@ -90,7 +92,7 @@ mod tests {
     use crate::store::Checkpoint;
 
     #[test]
-    fn unread_bytes_leave_out_what_checkpoints_say_was_read() {
+    fn unread_bytes_leave_out_what_checkpoints_say_was_applied() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_in_memory().unwrap();
         let a = dir.path().join("a.ndjson");
@@ -98,7 +100,7 @@ mod tests {
         std::fs::write(&a, vec![b'\n'; 1000]).unwrap();
         std::fs::write(&b, vec![b'\n'; 300]).unwrap();
         let inputs = Input::open_all(&[a.clone(), b.clone()]).unwrap();
-        assert_eq!(unread_bytes(&store, &inputs, true).unwrap(), Some(1300));
+        assert_eq!(unread_bytes(&store, &inputs).unwrap(), Some(1300));
         let save = |input: &Input, offset: u64, complete: bool| {
             let k = input.key().unwrap();
             store.begin().unwrap();
@@ -116,12 +118,10 @@ mod tests {
             store.commit().unwrap();
         };
         save(&inputs[0], 400, false);
-        assert_eq!(unread_bytes(&store, &inputs, true).unwrap(), Some(900));
+        assert_eq!(unread_bytes(&store, &inputs).unwrap(), Some(900));
         save(&inputs[1], 300, true);
-        assert_eq!(unread_bytes(&store, &inputs, true).unwrap(), Some(600));
-        // --no-resume reads everything again.
-        assert_eq!(unread_bytes(&store, &inputs, false).unwrap(), Some(1300));
-        assert_eq!(unread_bytes(&store, &[Input::stdin()], true).unwrap(), None);
+        assert_eq!(unread_bytes(&store, &inputs).unwrap(), Some(600));
+        assert_eq!(unread_bytes(&store, &[Input::stdin()]).unwrap(), None);
     }
 
     #[test]

@@ -83,9 +83,10 @@ pub struct IngestArgs {
     pub no_provenance: bool,
 
     /// Build the indexes that serve queries (lists, stats, explain) once after the load
-    /// instead of row by row: much faster for a large load. auto: when what is left to
-    /// read of the input files (past their checkpoints) holds about as many events as the
-    /// database has page views and events, or more (and at least 64 MiB). Queries from
+    /// instead of row by row: much faster for a large load. auto: when what the input
+    /// files hold past their checkpoints (even with --no-resume: what they held before
+    /// are duplicates) is about as many events as the database has page views and
+    /// events, or more (and at least 64 MiB). Queries from
     /// elsewhere answer more slowly during the load; if it is killed, the next ingest or
     /// `serve` builds the indexes.
     #[arg(long, value_enum, default_value_t = DeferIndexes::Auto, value_name = "WHEN")]
@@ -261,7 +262,7 @@ pub fn ingest_inputs(
     let bar = observer.progress.clone();
     let started = Instant::now();
     let policy = options.defer_indexes;
-    let unread = bulk::unread_bytes(store, inputs, options.resume)?;
+    let unread = bulk::unread_bytes(store, inputs)?;
     // Made first: it checks the options before any index is dropped.
     let mut ingestor = Ingestor::new(store, options, observer)?;
     let shown = bar.as_ref();
