@@ -14,55 +14,45 @@ use crate::semantics::lww::pack_clocks;
 use crate::semantics::profile::{Record, UserField, UserProfile};
 use crate::semantics::time::format_timestamp;
 
-static UPDATE_USER: LazyLock<String> = LazyLock::new(|| {
-    let sets: Vec<String> = UserField::ALL
-        .iter()
-        .enumerate()
-        .map(|(i, f)| format!("{} = ?{}", f.name(), i + 3))
-        .collect();
-    let n = UserField::ALL.len() + 3;
-    format!(
-        "UPDATE users SET user_id = ?2, {}, page_views = ?{n}, last_seen = ?{}, created_at = ?{},
-         updated_at = ?{}, field_clocks = ?{}, owner_ref = ?{}, claim_ms = ?{}, claim_tie = ?{},
-         shadows = ?{} WHERE id = ?1",
-        sets.join(", "),
-        n + 1,
-        n + 2,
-        n + 3,
-        n + 4,
-        n + 5,
-        n + 6,
-        n + 7,
-        n + 8
-    )
-});
+/// Every column of a user's row after `id`, in the order of the statements' parameters
+/// (?2 on): userId, the standard fields, then the rest.
+const ROW_TAIL: [&str; 8] = [
+    "page_views",
+    "last_seen",
+    "created_at",
+    "updated_at",
+    "field_clocks",
+    "owner_ref",
+    "claim_ms",
+    "claim_tie",
+];
+const SHADOWS: &str = "shadows";
 
-/// [`UPDATE_USER`] for when neither userId nor email changed: the same parameters (?2
-/// and the email's go unused), but their indexes are left alone (SQLite rewrites the
-/// index entries of every column it sets).
-static UPDATE_USER_SAME_KEYS: LazyLock<String> = LazyLock::new(|| {
-    let sets: Vec<String> = UserField::ALL
+/// Updates a user's row by id; `keys`: userId and email too (else they are left out,
+/// and so is the upkeep of their indexes: SQLite rewrites the index entries of every
+/// column it sets; their parameters go unused).
+fn update_user_sql(keys: bool) -> String {
+    let fields = UserField::ALL
         .iter()
         .enumerate()
-        .filter(|(_, f)| **f != UserField::Email)
-        .map(|(i, f)| format!("{} = ?{}", f.name(), i + 3))
+        .map(|(i, f)| (f.name(), i + 3));
+    let tail = ROW_TAIL
+        .iter()
+        .chain([&SHADOWS])
+        .enumerate()
+        .map(|(i, name)| (*name, UserField::ALL.len() + 3 + i));
+    let sets: Vec<String> = (keys.then_some(("user_id", 2)).into_iter())
+        .chain(fields.filter(|(name, _)| keys || *name != UserField::Email.name()))
+        .chain(tail)
+        .map(|(name, n)| format!("{name} = ?{n}"))
         .collect();
-    let n = UserField::ALL.len() + 3;
-    format!(
-        "UPDATE users SET {}, page_views = ?{n}, last_seen = ?{}, created_at = ?{},
-         updated_at = ?{}, field_clocks = ?{}, owner_ref = ?{}, claim_ms = ?{}, claim_tie = ?{},
-         shadows = ?{} WHERE id = ?1",
-        sets.join(", "),
-        n + 1,
-        n + 2,
-        n + 3,
-        n + 4,
-        n + 5,
-        n + 6,
-        n + 7,
-        n + 8
-    )
-});
+    format!("UPDATE users SET {} WHERE id = ?1", sets.join(", "))
+}
+
+static UPDATE_USER: LazyLock<String> = LazyLock::new(|| update_user_sql(true));
+
+/// [`UPDATE_USER`] for when neither userId nor email changed.
+static UPDATE_USER_SAME_KEYS: LazyLock<String> = LazyLock::new(|| update_user_sql(false));
 
 /// The same parameters as [`UPDATE_USER`], for a profile not yet in the table.
 static INSERT_USER: LazyLock<String> = LazyLock::new(|| {
@@ -216,4 +206,27 @@ impl AttrTable {
                  ON CONFLICT (company_ref, attr_id) DO UPDATE SET
                  value = excluded.value, clock_ms = excluded.clock_ms, clock_tie = excluded.clock_tie",
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_update_statements_set_every_column_the_insert_writes_but_the_keys() {
+        let insert = INSERT_USER.replace(['\n', ' '], "");
+        let columns: Vec<&str> = insert
+            .split_once('(')
+            .and_then(|(_, rest)| rest.split_once(')'))
+            .map(|(cols, _)| cols.split(',').collect())
+            .unwrap();
+        for (sql, keys) in [(&*UPDATE_USER, true), (&*UPDATE_USER_SAME_KEYS, false)] {
+            for (i, column) in columns.iter().enumerate().skip(1) {
+                let set = format!("{column} = ?{}", i + 1);
+                let key = *column == "user_id" || *column == "email";
+                assert_eq!(sql.contains(&set), keys || !key, "{set} in {sql}");
+            }
+            assert!(sql.ends_with("WHERE id = ?1"));
+        }
+    }
 }
