@@ -8,12 +8,17 @@ use std::path::Path;
 use common::{Env, fixture};
 use serde_json::{Value, json};
 
-/// A fresh copy of the schema-3 database in a temporary directory.
-fn v3() -> Env {
+/// A fresh copy of `tests/data/usercom-v{version}.db` in a temporary directory.
+fn copy_of(version: u32) -> Env {
     let env = Env::new();
-    let original = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/usercom-v3.db");
-    std::fs::copy(&original, &env.db).expect("tests/data/usercom-v3.db is in the repository");
+    let name = format!("tests/data/usercom-v{version}.db");
+    let original = Path::new(env!("CARGO_MANIFEST_DIR")).join(&name);
+    std::fs::copy(&original, &env.db).unwrap_or_else(|e| panic!("{name}: {e}"));
     env
+}
+
+fn v3() -> Env {
+    copy_of(3)
 }
 
 fn schema_version(env: &Env) -> i64 {
@@ -107,4 +112,42 @@ fn anonymous_ids_stored_before_keep_their_user_and_new_claims_follow_the_earlies
     // 33 users, the newcomer, early and late; the claimed visitor is part of early.
     let (_, count) = env.json(&["users", "list", "--count"]);
     assert_eq!(count["count"], 35, "{count}");
+}
+
+#[test]
+fn a_schema_9_database_opens_and_claims_move_the_history_of_its_anonymous_profiles() {
+    let env = copy_of(9);
+    assert_eq!(schema_version(&env), 9);
+    let (_, count) = env.json(&["users", "list", "--count"]);
+    assert_eq!(count["count"], 35, "{count}");
+    assert_eq!(schema_version(&env), usercom::store::SCHEMA_VERSION);
+    let key = env.key();
+    let claim = |user: &str, anon: &str, id: &str, ts: &str| {
+        json!({"type":"identify","userId":user,"anonymousId":anon,"messageId":id,"timestamp":ts})
+            .to_string()
+            + "\n"
+    };
+    // anon-v9 (a page view and an event, unclaimed when the file was written) is claimed
+    // now: both follow the claim.
+    let (code, summary) = env.ingest_text(
+        &key,
+        &claim("v9-user", "anon-v9", "c1", "2026-03-01T00:00:00Z"),
+    );
+    assert_eq!(code, 0, "{summary}");
+    assert_eq!(env.user("v9-user")["page_views"], 1);
+    let (_, pages) = env.json(&["pages", "list", "--user", "v9-user"]);
+    assert_eq!(pages.as_array().unwrap().len(), 1, "{pages}");
+    let (_, events) = env.json(&["events", "list", "--user", "v9-user"]);
+    assert_eq!(events.as_array().unwrap().len(), 1, "{events}");
+    // anon-v9b was claimed by claimer-late in the file; an earlier claim takes it over,
+    // page view included.
+    assert_eq!(env.user("claimer-late")["page_views"], 1);
+    env.ingest_text(
+        &key,
+        &claim("claimer-early", "anon-v9b", "c2", "2026-01-15T00:00:00Z"),
+    );
+    assert_eq!(env.user("claimer-early")["page_views"], 1);
+    assert_eq!(env.user("claimer-late")["page_views"], 0);
+    let (_, pages) = env.json(&["pages", "list", "--user", "claimer-early"]);
+    assert_eq!(pages.as_array().unwrap().len(), 1, "{pages}");
 }
