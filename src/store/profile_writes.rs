@@ -14,9 +14,9 @@ use crate::semantics::lww::pack_clocks;
 use crate::semantics::profile::{Record, UserField, UserProfile};
 use crate::semantics::time::format_timestamp;
 
-/// Every column of a user's row after `id`, in the order of the statements' parameters
-/// (?2 on): userId, the standard fields, then the rest.
-const ROW_TAIL: [&str; 8] = [
+/// The columns of a user's row after its standard fields, in the order of the
+/// statements' parameters (`id` is ?1, `user_id` ?2, the standard fields ?3 on).
+const ROW_TAIL: [&str; 9] = [
     "page_views",
     "last_seen",
     "created_at",
@@ -25,8 +25,8 @@ const ROW_TAIL: [&str; 8] = [
     "owner_ref",
     "claim_ms",
     "claim_tie",
+    "shadows",
 ];
-const SHADOWS: &str = "shadows";
 
 /// Updates a user's row by id; `keys`: userId and email too (else they are left out,
 /// and so is the upkeep of their indexes: SQLite rewrites the index entries of every
@@ -38,7 +38,6 @@ fn update_user_sql(keys: bool) -> String {
         .map(|(i, f)| (f.name(), i + 3));
     let tail = ROW_TAIL
         .iter()
-        .chain([&SHADOWS])
         .enumerate()
         .map(|(i, name)| (*name, UserField::ALL.len() + 3 + i));
     let sets: Vec<String> = (keys.then_some(("user_id", 2)).into_iter())
@@ -56,12 +55,12 @@ static UPDATE_USER_SAME_KEYS: LazyLock<String> = LazyLock::new(|| update_user_sq
 
 /// The same parameters as [`UPDATE_USER`], for a profile not yet in the table.
 static INSERT_USER: LazyLock<String> = LazyLock::new(|| {
-    let n = UserField::ALL.len() + 11;
+    let n = 2 + UserField::ALL.len() + ROW_TAIL.len();
     let placeholders: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
     format!(
-        "INSERT INTO users (id, user_id, {}, page_views, last_seen, created_at, updated_at,
-         field_clocks, owner_ref, claim_ms, claim_tie, shadows) VALUES ({})",
+        "INSERT INTO users (id, user_id, {}, {}) VALUES ({})",
         *FIELD_COLUMNS,
+        ROW_TAIL.join(", "),
         placeholders.join(", ")
     )
 });
