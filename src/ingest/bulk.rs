@@ -42,7 +42,7 @@ pub fn defers(policy: DeferIndexes, input_bytes: Option<u64>, history_rows: u64)
 /// read in part for what its checkpoint leaves. So running a finished back-fill again
 /// defers nothing, with `--no-resume` too: what it reads again are duplicates, which add
 /// no rows to index.
-pub fn unread_bytes(store: &Store, inputs: &[Input]) -> Result<Option<u64>> {
+pub fn unapplied_bytes(store: &Store, inputs: &[Input]) -> Result<Option<u64>> {
     let mut total = 0u64;
     for input in inputs {
         let Some(size) = input.size else {
@@ -92,7 +92,7 @@ mod tests {
     use crate::store::Checkpoint;
 
     #[test]
-    fn unread_bytes_leave_out_what_checkpoints_say_was_applied() {
+    fn unapplied_bytes_leave_out_what_checkpoints_say_was_applied() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_in_memory().unwrap();
         let a = dir.path().join("a.ndjson");
@@ -100,7 +100,7 @@ mod tests {
         std::fs::write(&a, vec![b'\n'; 1000]).unwrap();
         std::fs::write(&b, vec![b'\n'; 300]).unwrap();
         let inputs = Input::open_all(&[a.clone(), b.clone()]).unwrap();
-        assert_eq!(unread_bytes(&store, &inputs).unwrap(), Some(1300));
+        assert_eq!(unapplied_bytes(&store, &inputs).unwrap(), Some(1300));
         let save = |input: &Input, offset: u64, complete: bool| {
             let k = input.key().unwrap();
             store.begin().unwrap();
@@ -118,10 +118,10 @@ mod tests {
             store.commit().unwrap();
         };
         save(&inputs[0], 400, false);
-        assert_eq!(unread_bytes(&store, &inputs).unwrap(), Some(900));
+        assert_eq!(unapplied_bytes(&store, &inputs).unwrap(), Some(900));
         save(&inputs[1], 300, true);
-        assert_eq!(unread_bytes(&store, &inputs).unwrap(), Some(600));
-        assert_eq!(unread_bytes(&store, &[Input::stdin()]).unwrap(), None);
+        assert_eq!(unapplied_bytes(&store, &inputs).unwrap(), Some(600));
+        assert_eq!(unapplied_bytes(&store, &[Input::stdin()]).unwrap(), None);
     }
 
     #[test]

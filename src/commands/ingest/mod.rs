@@ -86,9 +86,8 @@ pub struct IngestArgs {
     /// instead of row by row: much faster for a large load. auto: when what the input
     /// files hold past their checkpoints (even with --no-resume: what they held before
     /// are duplicates) is about as many events as the database has page views and
-    /// events, or more (and at least 64 MiB). Queries from
-    /// elsewhere answer more slowly during the load; if it is killed, the next ingest or
-    /// `serve` builds the indexes.
+    /// events, or more (and at least 64 MiB). Queries from elsewhere answer more slowly
+    /// during the load; if it is killed, the next ingest or `serve` builds the indexes.
     #[arg(long, value_enum, default_value_t = DeferIndexes::Auto, value_name = "WHEN")]
     pub defer_indexes: DeferIndexes,
 }
@@ -262,7 +261,7 @@ pub fn ingest_inputs(
     let bar = observer.progress.clone();
     let started = Instant::now();
     let policy = options.defer_indexes;
-    let unread = bulk::unread_bytes(store, inputs)?;
+    let unapplied = bulk::unapplied_bytes(store, inputs)?;
     // Made first: it checks the options before any index is dropped.
     let mut ingestor = Ingestor::new(store, options, observer)?;
     let shown = bar.as_ref();
@@ -284,7 +283,7 @@ pub fn ingest_inputs(
             bar.set_message("building indexes");
         }
     };
-    let summary = bulk::load(store, policy, unread, run, building)?;
+    let summary = bulk::load(store, policy, unapplied, run, building)?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
