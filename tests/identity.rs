@@ -167,6 +167,31 @@ fn an_earlier_claim_arriving_later_takes_the_anonymous_history() {
 }
 
 #[test]
+fn an_earlier_claim_in_a_load_that_defers_its_indexes_gives_the_same_state() {
+    let lines = stream();
+    let first = ndjson(&[&lines[..5], &lines[7..]].concat());
+    let second = ndjson(&lines[5..]);
+    let run = |options: &[&str]| {
+        let env = Env::new();
+        let key = env.key();
+        for text in [&first, &second] {
+            let (code, summary) = env.ingest_text_with(&key, text, options);
+            assert_eq!(code, 0, "{options:?}: {summary}");
+        }
+        env
+    };
+    let kept = run(&["--defer-indexes", "never"]);
+    let deferred = run(&["--defer-indexes", "always"]);
+    // u-late gave up a1, whose page view at 13:00 was its last: its last page view is
+    // read again from its own (12:30), through the index the load had deferred.
+    let late = kept.user("u-late");
+    assert_eq!(late["last_seen"], "2026-10-01T12:30:00.000Z", "{late}");
+    assert_eq!(state(&deferred), state(&kept));
+    let (_, status) = deferred.json(&["status"]);
+    assert_eq!(status["deferred_indexes"], json!([]), "{status}");
+}
+
+#[test]
 fn the_fixture_and_a_shuffled_copy_give_the_same_state() {
     let text = std::fs::read_to_string(fixture("sample.ndjson")).unwrap();
     let mut lines: Vec<&str> = text.lines().collect();

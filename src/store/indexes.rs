@@ -3,9 +3,13 @@
 //! Keeping an index up to date inserts at a random place for every row; once the index
 //! outgrows the page cache, each insert reads and writes pages the last one did not
 //! touch. Building it after the load sorts the rows once. Only the indexes that serve
-//! readers (lists, stats, `explain`) are deferred: those the ingest itself reads through
-//! (a profile's page views and events when an anonymous record changes hands, its owned
-//! records, the look-ups by id) are always kept.
+//! readers (lists, stats, `explain`, a profile's history) are deferred: those the ingest
+//! reads through on every event or claim (a record's page views and events by
+//! `anon_ref`, its owned records, the look-ups by id) are always kept. One deferred index
+//! the ingest reads, rarely: a profile's page views by user (`pages_user`), for its last
+//! page view when an earlier claim takes an anonymous record from it. The first such
+//! release in a load builds it then ([`Store::need_index`]), and the load keeps it up to
+//! date from there on.
 //!
 //! Which indexes are deferred is written in the database (`deferred_indexes`), in the
 //! transaction that drops them, so a load that is killed leaves a file that says so:
@@ -45,6 +49,14 @@ const DEFERRABLE: &[(&str, &str)] = &[
     (
         "pages_timestamp",
         "CREATE INDEX pages_timestamp ON pages(timestamp)",
+    ),
+    (
+        "pages_user",
+        "CREATE INDEX pages_user ON pages(user_ref, timestamp)",
+    ),
+    (
+        "events_user",
+        "CREATE INDEX events_user ON events(user_ref, timestamp)",
     ),
     (
         "provenance_owner",
@@ -131,9 +143,43 @@ impl Store {
         if to_build.is_empty() {
             return Ok(0);
         }
-        // Each build sorts its rows in memory up to the page cache's size, then in
-        // temporary files (not in memory, where the process would grow by the size of
-        // the index): a small cache keeps the load's memory bound.
+        let built = self.with_build_pragmas(|| {
+            let mut built = 0;
+            for name in &to_build {
+                built += self.build_index(name)?;
+            }
+            Ok(built)
+        });
+        built.context("building the deferred indexes")
+    }
+
+    /// Builds the index `name` now, in the open transaction, if a load deferred it and
+    /// it is not there (its note goes with it): for the ingest's rare reads through a
+    /// deferred index. Rolled back with the transaction, note included.
+    pub(crate) fn need_index(&self, name: &str) -> Result<()> {
+        let Some(sql) = create_sql(name) else {
+            return Ok(());
+        };
+        if self.index_exists(name)? {
+            return Ok(());
+        }
+        self.with_build_pragmas(|| {
+            self.conn().execute(sql, [])?;
+            Ok(())
+        })
+        .with_context(|| format!("building the deferred index {name}"))?;
+        self.conn()
+            .prepare_cached("DELETE FROM deferred_indexes WHERE name = ?1")?
+            .execute([name])?;
+        Ok(())
+    }
+
+    /// Runs `build` with the pragmas of an index build, then puts back the connection's.
+    ///
+    /// A build sorts its rows in memory up to the page cache's size, then in temporary
+    /// files (not in memory, where the process would grow by the size of the index): a
+    /// small cache keeps the load's memory bound.
+    fn with_build_pragmas<T>(&self, build: impl FnOnce() -> Result<T>) -> Result<T> {
         let cache: i64 = self
             .conn()
             .pragma_query_value(None, "cache_size", |r| r.get(0))?;
@@ -145,21 +191,15 @@ impl Store {
                     .pragma_update(None, "cache_size", -BUILD_CACHE_KIB)
             })
             .map_err(anyhow::Error::from)
-            .and_then(|()| {
-                let mut built = 0;
-                for name in &to_build {
-                    built += self.build_index(name)?;
-                }
-                Ok(built)
-            });
+            .and_then(|()| build());
         // Put back whatever happened above.
         let restored = self
             .conn()
             .pragma_update(None, "temp_store", super::TEMP_STORE)
             .and_then(|()| self.conn().pragma_update(None, "cache_size", cache));
-        let built = result.context("building the deferred indexes")?;
+        let value = result?;
         restored?;
-        Ok(built)
+        Ok(value)
     }
 
     /// Builds one deferred index (unless another process did) and forgets its note.
@@ -260,6 +300,48 @@ mod tests {
             .pragma_query_value(None, "cache_size", |r| r.get(0))
             .unwrap();
         assert_eq!(cache, -i64::from(crate::store::DEFAULT_CACHE_MIB) * 1024);
+    }
+
+    #[test]
+    fn a_deferred_index_the_ingest_reads_is_built_in_its_open_transaction() {
+        let store = Store::open_in_memory().unwrap();
+        store.defer_indexes().unwrap();
+        let noted = |store: &Store| {
+            store
+                .deferred_indexes()
+                .unwrap()
+                .contains(&"pages_user".into())
+        };
+        assert!(noted(&store));
+        // Rolled back with the transaction: the index and its note as they were.
+        store.begin().unwrap();
+        store.last_page_view(1).unwrap();
+        assert!(index_sql(&store, "pages_user").is_some());
+        assert!(!noted(&store));
+        store.rollback().unwrap();
+        assert_eq!(index_sql(&store, "pages_user"), None);
+        assert!(noted(&store));
+        // Committed: kept, and the next load's end has nothing to build for it.
+        store.begin().unwrap();
+        store.last_page_view(1).unwrap();
+        store.commit().unwrap();
+        assert!(index_sql(&store, "pages_user").is_some());
+        assert!(!noted(&store));
+        assert_eq!(
+            store.deferred_indexes().unwrap().len(),
+            DEFERRABLE.len() - 1
+        );
+        // Asked again with the index there: nothing to do, the page cache as it was.
+        store.begin().unwrap();
+        store.need_index("pages_user").unwrap();
+        store.commit().unwrap();
+        let cache: i64 = store
+            .conn()
+            .pragma_query_value(None, "cache_size", |r| r.get(0))
+            .unwrap();
+        assert_eq!(cache, -i64::from(crate::store::DEFAULT_CACHE_MIB) * 1024);
+        // The other deferred indexes wait for the load's end.
+        assert_eq!(index_sql(&store, "events_user"), None);
     }
 
     #[test]

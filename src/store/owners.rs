@@ -91,8 +91,10 @@ impl Store {
         Ok(records)
     }
 
-    /// The time of a profile's latest page view.
+    /// The time of a profile's latest page view (building `pages_user` first if a load
+    /// deferred it: see `store::indexes`).
     pub fn last_page_view(&self, user_ref: i64) -> Result<Option<DateTime<Utc>>> {
+        self.need_index("pages_user")?;
         let mut stmt = self
             .conn()
             .prepare_cached("SELECT max(timestamp) FROM pages WHERE user_ref = ?1")?;

@@ -58,9 +58,15 @@ impl Env {
 
     /// Ingests ndjson text given on stdin.
     pub fn ingest_text(&self, key: &str, text: &str) -> (i32, Value) {
+        self.ingest_text_with(key, text, &[])
+    }
+
+    /// Ingests ndjson text given on stdin, with more options.
+    pub fn ingest_text_with(&self, key: &str, text: &str, options: &[&str]) -> (i32, Value) {
         let out = self
             .cmd()
             .args(["ingest", "--json", "--api-key", key])
+            .args(options)
             .write_stdin(text.to_string())
             .output()
             .unwrap();
