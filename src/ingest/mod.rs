@@ -20,6 +20,7 @@ pub mod bulk;
 mod cache;
 mod decode;
 mod groups;
+mod ids;
 mod owners;
 pub(crate) mod packed;
 mod profiles;
@@ -42,12 +43,13 @@ use crate::semantics::domains::normalize_domain;
 use crate::semantics::provenance::Packer;
 use crate::semantics::{company::CompanyProfile, profile::UserProfile};
 use crate::store::{Checkpoint, ProvenanceBatch, Store};
+use ids::IdMap;
 use packed::SharedStrings;
 use registry::Registry;
 
 pub use bulk::DeferIndexes;
-pub use cache::CacheLimits;
 pub(crate) use cache::Cached;
+pub use cache::{CacheLimits, SQLITE_CACHE_MIB};
 pub(crate) use decode::merge_envelope;
 pub use source::{Input, MAX_EVENT};
 pub use summary::{ByType, FileRow, IgnoredValue, Observer, Quiet, Rejection, Summary, Unreadable};
@@ -123,8 +125,8 @@ pub struct Ingestor<'a> {
     packed_bytes: usize,
     shared: SharedStrings,
     companies: HashMap<i64, Cached<CompanyProfile>>,
-    user_ids: HashMap<String, i64>,
-    anonymous_ids: HashMap<String, i64>,
+    user_ids: IdMap,
+    anonymous_ids: IdMap,
     group_ids: HashMap<String, i64>,
     /// The writes of the event being applied to one profile, packed.
     provenance: Packer,
@@ -174,8 +176,8 @@ impl<'a> Ingestor<'a> {
             packed_bytes: 0,
             shared: SharedStrings::default(),
             companies: HashMap::default(),
-            user_ids: HashMap::default(),
-            anonymous_ids: HashMap::default(),
+            user_ids: IdMap::default(),
+            anonymous_ids: IdMap::default(),
             group_ids: HashMap::default(),
             provenance: Packer::new(record_provenance),
             provenance_rows: ProvenanceBatch::default(),

@@ -91,29 +91,29 @@ impl Ingestor<'_> {
 
     pub(super) fn find_user_id(&mut self, user_id: &str) -> Result<Option<i64>> {
         if let Some(id) = self.user_ids.get(user_id) {
-            return Ok(Some(*id));
+            return Ok(Some(id));
         }
         let found = self.store.user_ref_by_user_id(user_id)?;
         if let Some(id) = found {
-            self.user_ids.insert(user_id.to_string(), id);
+            self.user_ids.insert(user_id, id);
         }
         Ok(found)
     }
 
     pub(super) fn find_anonymous(&mut self, anon: &str) -> Result<Option<i64>> {
         if let Some(id) = self.anonymous_ids.get(anon) {
-            return Ok(Some(*id));
+            return Ok(Some(id));
         }
         let found = self.store.user_ref_by_anonymous_id(anon)?;
         if let Some(id) = found {
-            self.anonymous_ids.insert(anon.to_string(), id);
+            self.anonymous_ids.insert(anon, id);
         }
         Ok(found)
     }
 
     pub(super) fn link_anonymous(&mut self, anon: &str, id: i64) -> Result<()> {
         self.store.link_anonymous_id(anon, id)?;
-        self.anonymous_ids.insert(anon.to_string(), id);
+        self.anonymous_ids.insert(anon, id);
         Ok(())
     }
 
@@ -129,7 +129,7 @@ impl Ingestor<'_> {
         cached.is_new = true;
         self.users.insert(id, cached);
         if let Some(user_id) = user_id {
-            self.user_ids.insert(user_id.to_string(), id);
+            self.user_ids.insert(user_id, id);
         }
         Ok(id)
     }

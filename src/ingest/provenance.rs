@@ -188,7 +188,7 @@ pub(super) fn record_attribute(
     name: &str,
     w: TypedWrite,
     clock: Clock,
-    dirty_attrs: &mut Vec<i64>,
+    dirty_attrs: &mut super::cache::DirtyAttrs,
 ) {
     let outcome = outcome_of(record.attributes.get(&w.attr), &w.value, clock);
     let detail = w.detail();
