@@ -1,7 +1,7 @@
 //! User profiles: the fields identify maps traits to, and the last-write-wins record
 //! that user and company profiles share.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
@@ -300,7 +300,7 @@ impl Record {
     pub fn new(field_count: usize, time: DateTime<Utc>) -> Record {
         Record {
             fields: vec![None; field_count],
-            attributes: HashMap::new(),
+            attributes: HashMap::default(),
             created_at: time,
             updated_at: time,
         }

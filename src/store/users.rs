@@ -1,7 +1,7 @@
 //! User profiles: identity look-ups, loading and saving the last-write-wins record,
 //! merging an anonymous profile into an identified one, and the user view.
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::sync::LazyLock;
 
 use anyhow::{Context, Result};
