@@ -116,7 +116,10 @@ pub fn pack_user(user: &UserProfile, shared: &mut SharedStrings) -> Box<[u8]> {
         }
         None => out.0.push(0),
     }
-    out.0.into_boxed_slice()
+    // Copied into an allocation of its own size: shrinking the buffer in place would
+    // keep the whole block (the allocator keeps a block that still fits), up to twice
+    // the bytes the cache counts.
+    Box::from(out.0.as_slice())
 }
 
 /// An owner's shadows (see [`UserProfile::shadows`]) for its row; None for a profile
