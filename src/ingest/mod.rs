@@ -13,7 +13,7 @@
 //! - apply (`apply.rs`, `profiles.rs`, `groups.rs`, `owners.rs`, `provenance.rs`): the
 //!   destination's rules applied to cached profiles, in input order, on one thread.
 //! - write (`write.rs`): large transactions, profiles written once per transaction;
-//!   `cache.rs` (with the codec in `packed.rs`) keeps memory bounded in between.
+//!   `cache.rs` (with the codec in `packed/`) keeps memory bounded in between.
 
 mod apply;
 pub mod bulk;

@@ -3,48 +3,18 @@
 //!
 //! The packed form is lossless: [`unpack_user`] gives back exactly the profile given
 //! to [`pack_user`]. Field values that many profiles share (user agent, browser,
-//! city...) are stored once in a [`SharedStrings`] table and named by index.
-
-use foldhash::HashMap;
-use std::sync::Arc;
-
-use chrono::{DateTime, Utc};
+//! city...) are stored once in a [`SharedStrings`] table and named by index. This file
+//! is the layout (what is written, in which order); `codec.rs` writes and reads the bytes.
 
 use crate::semantics::attributes::Scalar;
 use crate::semantics::lww::{Clock, Lww, clock_table};
 use crate::semantics::owner::Shadows;
 use crate::semantics::profile::{Record, UserField, UserProfile};
 
-/// Distinct shared strings kept at most; past this, new values are stored inline.
-const MAX_SHARED: usize = 1 << 16;
+mod codec;
 
-/// Low-cardinality text values, each stored once for every packed profile.
-#[derive(Debug, Default)]
-pub struct SharedStrings {
-    index: HashMap<Arc<str>, u32>,
-    strings: Vec<Arc<str>>,
-}
-
-impl SharedStrings {
-    /// The index of `text`, added if there is room.
-    fn intern(&mut self, text: &str) -> Option<u32> {
-        if let Some(i) = self.index.get(text) {
-            return Some(*i);
-        }
-        if self.strings.len() >= MAX_SHARED {
-            return None;
-        }
-        let i = self.strings.len() as u32;
-        let text: Arc<str> = Arc::from(text);
-        self.strings.push(text.clone());
-        self.index.insert(text, i);
-        Some(i)
-    }
-
-    fn get(&self, i: u32) -> &str {
-        &self.strings[i as usize]
-    }
-}
+pub use codec::SharedStrings;
+use codec::{Reader, Writer};
 
 /// The fields whose values repeat across users: worth sharing.
 fn shared_field(index: usize) -> bool {
@@ -60,14 +30,6 @@ fn shared_field(index: usize) -> bool {
         ) | None
     )
 }
-
-// Scalar tags.
-const NONE: u8 = 0;
-const TEXT: u8 = 1;
-const SHARED: u8 = 2;
-const INT: u8 = 3;
-const REAL: u8 = 4;
-const BOOL: u8 = 5;
 
 /// Packs a profile; `shared` learns the profile's shareable values.
 pub fn pack_user(user: &UserProfile, shared: &mut SharedStrings) -> Box<[u8]> {
@@ -233,156 +195,12 @@ pub fn unpack_user(bytes: &[u8], shared: &SharedStrings) -> UserProfile {
     }
 }
 
-struct Writer(Vec<u8>);
-
-impl Writer {
-    fn uint(&mut self, mut n: u64) {
-        while n >= 0x80 {
-            self.0.push(n as u8 | 0x80);
-            n >>= 7;
-        }
-        self.0.push(n as u8);
-    }
-
-    fn int(&mut self, n: i64) {
-        self.uint(((n << 1) ^ (n >> 63)) as u64);
-    }
-
-    fn text(&mut self, text: &str) {
-        self.uint(text.len() as u64);
-        self.0.extend_from_slice(text.as_bytes());
-    }
-
-    fn opt_text(&mut self, text: Option<&str>) {
-        match text {
-            Some(text) => {
-                self.0.push(1);
-                self.text(text);
-            }
-            None => self.0.push(0),
-        }
-    }
-
-    fn time(&mut self, time: DateTime<Utc>) {
-        self.int(time.timestamp());
-        self.uint(u64::from(time.timestamp_subsec_nanos()));
-    }
-
-    fn clock(&mut self, clock: Clock) {
-        self.int(clock.millis);
-        self.0.extend_from_slice(&clock.tie.to_le_bytes());
-    }
-
-    fn scalar(&mut self, value: Option<&Scalar>, shared: Option<&mut SharedStrings>) {
-        match value {
-            None => self.0.push(NONE),
-            Some(Scalar::Text(text)) => match shared.and_then(|s| s.intern(text)) {
-                Some(i) => {
-                    self.0.push(SHARED);
-                    self.uint(u64::from(i));
-                }
-                None => {
-                    self.0.push(TEXT);
-                    self.text(text);
-                }
-            },
-            Some(Scalar::Int(n)) => {
-                self.0.push(INT);
-                self.int(*n);
-            }
-            Some(Scalar::Real(x)) => {
-                self.0.push(REAL);
-                self.0.extend_from_slice(&x.to_le_bytes());
-            }
-            Some(Scalar::Bool(b)) => {
-                self.0.push(BOOL);
-                self.0.push(u8::from(*b));
-            }
-        }
-    }
-}
-
-/// Reads what [`Writer`] wrote. The bytes never leave the process, so a malformed
-/// input is a bug: it panics.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl Reader<'_> {
-    fn byte(&mut self) -> u8 {
-        let b = self.bytes[self.at];
-        self.at += 1;
-        b
-    }
-
-    fn take(&mut self, n: usize) -> &[u8] {
-        let out = &self.bytes[self.at..self.at + n];
-        self.at += n;
-        out
-    }
-
-    fn uint(&mut self) -> u64 {
-        let mut n = 0u64;
-        let mut shift = 0;
-        loop {
-            let b = self.byte();
-            n |= u64::from(b & 0x7f) << shift;
-            if b < 0x80 {
-                return n;
-            }
-            shift += 7;
-        }
-    }
-
-    fn int(&mut self) -> i64 {
-        let n = self.uint();
-        ((n >> 1) as i64) ^ -((n & 1) as i64)
-    }
-
-    fn text(&mut self) -> String {
-        let len = self.uint() as usize;
-        String::from_utf8(self.take(len).to_vec()).expect("packed text is UTF-8")
-    }
-
-    fn opt_text(&mut self) -> Option<String> {
-        (self.byte() == 1).then(|| self.text())
-    }
-
-    fn time(&mut self) -> DateTime<Utc> {
-        let secs = self.int();
-        let nanos = self.uint() as u32;
-        DateTime::from_timestamp(secs, nanos).expect("packed time is valid")
-    }
-
-    fn clock(&mut self) -> Clock {
-        let millis = self.int();
-        let tie = i64::from_le_bytes(self.take(8).try_into().expect("8 bytes"));
-        Clock { millis, tie }
-    }
-
-    fn scalar(&mut self, shared: &SharedStrings) -> Option<Scalar> {
-        match self.byte() {
-            NONE => None,
-            TEXT => Some(Scalar::Text(self.text())),
-            SHARED => {
-                let i = self.uint() as u32;
-                Some(Scalar::Text(shared.get(i).to_string()))
-            }
-            INT => Some(Scalar::Int(self.int())),
-            REAL => Some(Scalar::Real(f64::from_le_bytes(
-                self.take(8).try_into().expect("8 bytes"),
-            ))),
-            BOOL => Some(Scalar::Bool(self.byte() != 0)),
-            tag => panic!("unknown packed scalar tag {tag}"),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::codec::MAX_SHARED;
     use super::*;
     use crate::semantics::time::parse_timestamp;
+    use chrono::{DateTime, Utc};
 
     fn t(s: &str) -> DateTime<Utc> {
         parse_timestamp(s).unwrap()
