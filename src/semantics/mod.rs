@@ -18,4 +18,5 @@ pub mod profile;
 pub mod provenance;
 pub mod snapshot;
 pub mod time;
+pub mod user_fields;
 pub mod wire;
