@@ -11,7 +11,7 @@ use crate::store::RowWrite;
 /// What an ingest holds in memory between events, at most. Past a limit, what is held
 /// is written into the open transaction and some of it is let go, so memory stays
 /// bounded whatever the input; the defaults hold every active profile of a stream
-/// with tens of thousands of users.
+/// with about 100,000 users (the benchmark's 110,000 at 36 MiB).
 #[derive(Debug, Clone, Copy)]
 pub struct CacheLimits {
     /// User profiles held unpacked: the ones events are being applied to. Past this

@@ -190,26 +190,66 @@ pub(crate) struct AttrTable {
     upsert: &'static str,
 }
 
+/// An attribute table's statements, written once for both tables at compile time.
+macro_rules! attr_table {
+    ($table:literal, $owner:literal) => {
+        AttrTable {
+            select: concat!(
+                "SELECT attr_id, value, clock_ms, clock_tie FROM ",
+                $table,
+                " WHERE ",
+                $owner,
+                " = ?1"
+            ),
+            upsert: concat!(
+                "INSERT INTO ",
+                $table,
+                " (",
+                $owner,
+                ", attr_id, value, clock_ms, clock_tie)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (",
+                $owner,
+                ", attr_id) DO UPDATE SET
+                 value = excluded.value, clock_ms = excluded.clock_ms, clock_tie = excluded.clock_tie"
+            ),
+        }
+    };
+}
+
 impl AttrTable {
-    pub(crate) const USER: AttrTable = AttrTable {
-        select: "SELECT attr_id, value, clock_ms, clock_tie FROM user_attributes WHERE user_ref = ?1",
-        upsert: "INSERT INTO user_attributes (user_ref, attr_id, value, clock_ms, clock_tie)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (user_ref, attr_id) DO UPDATE SET
-                 value = excluded.value, clock_ms = excluded.clock_ms, clock_tie = excluded.clock_tie",
-    };
-    pub(crate) const COMPANY: AttrTable = AttrTable {
-        select: "SELECT attr_id, value, clock_ms, clock_tie FROM company_attributes WHERE company_ref = ?1",
-        upsert: "INSERT INTO company_attributes (company_ref, attr_id, value, clock_ms, clock_tie)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (company_ref, attr_id) DO UPDATE SET
-                 value = excluded.value, clock_ms = excluded.clock_ms, clock_tie = excluded.clock_tie",
-    };
+    pub(crate) const USER: AttrTable = attr_table!("user_attributes", "user_ref");
+    pub(crate) const COMPANY: AttrTable = attr_table!("company_attributes", "company_ref");
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_attribute_table_s_statements_name_its_own_table_and_owner() {
+        for (table, name, owner) in [
+            (AttrTable::USER, "user_attributes", "user_ref"),
+            (AttrTable::COMPANY, "company_attributes", "company_ref"),
+        ] {
+            assert_eq!(
+                table.select,
+                format!(
+                    "SELECT attr_id, value, clock_ms, clock_tie FROM {name} WHERE {owner} = ?1"
+                )
+            );
+            assert!(
+                table
+                    .upsert
+                    .starts_with(&format!("INSERT INTO {name} ({owner}, attr_id,"))
+            );
+            assert!(
+                table
+                    .upsert
+                    .contains(&format!("ON CONFLICT ({owner}, attr_id) DO UPDATE"))
+            );
+        }
+    }
 
     #[test]
     fn the_update_statements_set_every_column_the_insert_writes_but_the_keys() {
