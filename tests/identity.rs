@@ -219,6 +219,7 @@ fn tiny_caches_and_batches_give_the_same_owner() {
         packed_bytes: 256,
         companies: 1,
         ids: 2,
+        pending_messages: 2,
     };
     for (batch_size, seed) in [(1, 3), (2, 5), (4, 8)] {
         let env = Env::new();

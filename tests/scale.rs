@@ -557,6 +557,7 @@ fn tiny_caches_give_the_same_state_as_large_ones() {
         packed_bytes: 4096,
         companies: 2,
         ids: 10,
+        pending_messages: 3,
     };
     for (batch_size, reversed) in [(700, false), (1, false), (450, true)] {
         let mut lines: Vec<&str> = events.lines().collect();

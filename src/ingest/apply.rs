@@ -18,7 +18,7 @@ use crate::semantics::lww::Clock;
 use crate::semantics::profile::{Ignored, UserField, user_trait_changes};
 use crate::semantics::provenance::{Outcome, Rule, Slot};
 use crate::semantics::time::format_timestamp;
-use crate::store::{NewPage, user_owner};
+use crate::store::{NewPage, message_key, user_owner};
 
 use super::provenance::{TypedWrite, field_rules};
 
@@ -349,7 +349,8 @@ impl Ingestor<'_> {
             self.reject(loc, reason.clone(), raw)?;
             return Ok(super::Outcome::Rejected(reason));
         }
-        if !self.store.remember_message(&event.message_id)? {
+        let key = message_key(event.message_id.as_bytes());
+        if !self.messages.remember(self.store, &key)? {
             self.summary.duplicates += 1;
             return Ok(super::Outcome::Duplicate);
         }
@@ -363,6 +364,9 @@ impl Ingestor<'_> {
             crate::semantics::event::Kind::Group => by_type.group += 1,
         }
         self.pending += 1;
+        if self.messages.pending() >= self.options.cache.pending_messages {
+            self.messages.write(self.store)?;
+        }
         if self.users.len() > self.options.cache.hot_profiles {
             self.pack_cold();
         }

@@ -23,6 +23,8 @@ pub struct CacheLimits {
     pub companies: usize,
     /// anonymousId and userId look-ups.
     pub ids: usize,
+    /// New messageIds waiting to be written together (see `ingest/messages.rs`).
+    pub pending_messages: usize,
 }
 
 /// SQLite's page cache for an ingest unless told otherwise (`ingest --cache-mb`), in MiB.
@@ -41,6 +43,7 @@ impl Default for CacheLimits {
             packed_bytes: 36 << 20,
             companies: 15_000,
             ids: 400_000,
+            pending_messages: 100_000,
         }
     }
 }
@@ -214,6 +217,7 @@ impl Ingestor<'_> {
         self.anonymous_ids.clear();
         self.group_ids.clear();
         self.provenance_sources.clear();
+        self.messages.clear();
     }
 }
 

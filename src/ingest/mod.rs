@@ -21,6 +21,7 @@ mod cache;
 mod decode;
 mod groups;
 mod ids;
+mod messages;
 mod owners;
 pub(crate) mod packed;
 mod profiles;
@@ -44,6 +45,7 @@ use crate::semantics::provenance::Packer;
 use crate::semantics::{company::CompanyProfile, profile::UserProfile};
 use crate::store::{Checkpoint, ProvenanceBatch, Store};
 use ids::IdMap;
+use messages::MessageKeys;
 use packed::SharedStrings;
 use registry::Registry;
 
@@ -128,6 +130,8 @@ pub struct Ingestor<'a> {
     user_ids: IdMap,
     anonymous_ids: IdMap,
     group_ids: HashMap<String, i64>,
+    /// The messageIds applied (duplicates are skipped).
+    messages: MessageKeys,
     /// The writes of the event being applied to one profile, packed.
     provenance: Packer,
     /// Provenance rows waiting to be written together (before the next flush).
@@ -179,6 +183,7 @@ impl<'a> Ingestor<'a> {
             user_ids: IdMap::default(),
             anonymous_ids: IdMap::default(),
             group_ids: HashMap::default(),
+            messages: MessageKeys::default(),
             provenance: Packer::new(record_provenance),
             provenance_rows: ProvenanceBatch::default(),
             provenance_sources: HashMap::default(),

@@ -51,3 +51,35 @@ fn a_later_run_wins_over_an_earlier_one_in_the_same_millisecond() {
     run(&store, now, "enterprise", 8);
     assert!(plans(&store, 8).iter().all(|p| p == "enterprise"));
 }
+
+#[test]
+fn a_message_another_process_applied_between_our_transactions_is_a_duplicate() {
+    // The run's filter of messageIds is filled at its first transaction; a key written
+    // by another connection after that must still make the event a duplicate.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let store = Store::open(&path).unwrap();
+    let other = Store::open(&path).unwrap();
+    let mut quiet = Quiet;
+    let options = IngestOptions {
+        batch_size: 1,
+        ..IngestOptions::default()
+    };
+    let mut ingestor = Ingestor::new(&store, options, &mut quiet).unwrap();
+    let line =
+        |id: &str| format!(r#"{{"type":"track","event":"E","userId":"u","messageId":"{id}"}}"#);
+    let loc = Location {
+        source: "test",
+        line: 1,
+        item: None,
+    };
+    ingestor.ingest_line(loc, line("m1").as_bytes()).unwrap();
+    other.begin().unwrap();
+    assert!(other.remember_message("m2").unwrap());
+    other.commit().unwrap();
+    ingestor.ingest_line(loc, line("m2").as_bytes()).unwrap();
+    ingestor.ingest_line(loc, line("m1").as_bytes()).unwrap();
+    ingestor.ingest_line(loc, line("m3").as_bytes()).unwrap();
+    let summary = ingestor.finish().unwrap();
+    assert_eq!((summary.applied, summary.duplicates), (2, 2));
+}

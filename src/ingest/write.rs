@@ -42,6 +42,7 @@ impl Ingestor<'_> {
         if version != self.data_version {
             // First transaction, or another process wrote since our last commit.
             self.clear_caches();
+            self.messages.load(self.store)?;
             self.registry = Registry::load(self.store)?;
             self.trusted = self
                 .store
@@ -58,6 +59,7 @@ impl Ingestor<'_> {
 
     /// Writes every dirty profile, and the provenance rows gathered.
     pub(super) fn flush(&mut self) -> Result<()> {
+        self.messages.write(self.store)?;
         if !self.provenance_rows.is_empty() {
             self.store
                 .insert_provenance_batch(&mut self.provenance_rows)?;

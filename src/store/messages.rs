@@ -9,8 +9,11 @@ use sha2::{Digest, Sha256};
 
 use super::Store;
 
+/// What a messageId is remembered by.
+pub type MessageKey = [u8; 16];
+
 /// The key a messageId is remembered by: the first 16 bytes of its SHA-256.
-pub(crate) fn message_key(message_id: &[u8]) -> [u8; 16] {
+pub fn message_key(message_id: &[u8]) -> MessageKey {
     let digest = Sha256::digest(message_id);
     let mut key = [0u8; 16];
     key.copy_from_slice(&digest[..16]);
@@ -46,10 +49,49 @@ impl Store {
 impl Store {
     /// Whether a messageId has been applied.
     pub fn knows_message(&self, message_id: &str) -> Result<bool> {
+        self.knows_message_key(&message_key(message_id.as_bytes()))
+    }
+
+    /// Whether a messageId with this key has been applied.
+    pub fn knows_message_key(&self, key: &MessageKey) -> Result<bool> {
         let mut stmt = self
             .conn()
             .prepare_cached("SELECT 1 FROM message_keys WHERE key = ?1")?;
-        Ok(stmt.exists([&message_key(message_id.as_bytes())[..]])?)
+        Ok(stmt.exists([&key[..]])?)
+    }
+
+    /// Records keys known to be new, in the order given (sorted, they are written
+    /// page after page). A key already there is an error: the caller checked.
+    pub fn insert_message_keys(&self, keys: &[MessageKey]) -> Result<()> {
+        let mut stmt = self
+            .conn()
+            .prepare_cached("INSERT INTO message_keys (key) VALUES (?1)")?;
+        for key in keys {
+            stmt.execute([&key[..]])?;
+        }
+        Ok(())
+    }
+
+    /// How many messageIds are remembered.
+    pub fn message_key_count(&self) -> Result<u64> {
+        let count: i64 = self
+            .conn()
+            .query_row("SELECT count(*) FROM message_keys", [], |r| r.get(0))?;
+        Ok(count.max(0).unsigned_abs())
+    }
+
+    /// Calls `each` with every key remembered, in key order.
+    pub fn each_message_key(&self, mut each: impl FnMut(&MessageKey)) -> Result<()> {
+        let mut stmt = self.conn().prepare("SELECT key FROM message_keys")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            if let ValueRef::Blob(b) = row.get_ref(0)?
+                && let Ok(key) = <&MessageKey>::try_from(b)
+            {
+                each(key);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -79,5 +121,24 @@ mod tests {
         assert!(store.remember_message("m2").unwrap());
         assert!(store.knows_message("m1").unwrap());
         assert!(!store.knows_message("m3").unwrap());
+    }
+
+    #[test]
+    fn keys_written_together_are_counted_and_listed_in_order() {
+        let store = Store::open_in_memory().unwrap();
+        let mut keys = [message_key(b"a"), message_key(b"b"), message_key(b"c")];
+        keys.sort_unstable();
+        store.insert_message_keys(&keys).unwrap();
+        assert!(store.remember_message("d").unwrap());
+        assert!(!store.remember_message("b").unwrap());
+        assert_eq!(store.message_key_count().unwrap(), 4);
+        let mut listed = Vec::new();
+        store.each_message_key(|k| listed.push(*k)).unwrap();
+        let mut expected = vec![keys[0], keys[1], keys[2], message_key(b"d")];
+        expected.sort_unstable();
+        assert_eq!(listed, expected);
+        assert!(store.knows_message_key(&message_key(b"c")).unwrap());
+        // Written twice is an error, not a silent second application.
+        assert!(store.insert_message_keys(&[message_key(b"a")]).is_err());
     }
 }

@@ -37,6 +37,7 @@ pub use domains::DomainRow;
 pub use explain::{EventRef, Explained, Explanation, HistoryEntry};
 pub use history::{EventRow, NewPage, PageRow};
 pub use keys::{KeyKind, KeyRow, KeyStatus};
+pub use messages::{MessageKey, message_key};
 pub use migrations::SCHEMA_VERSION;
 pub use profile_writes::{ProfileWriter, RowWrite};
 pub use provenance::{ProvenanceBatch, ProvenanceEvent, ProvenanceRow, company_owner, user_owner};
