@@ -23,8 +23,8 @@ use foldhash::{HashSet, HashSetExt};
 use crate::store::{MessageKey, Store};
 
 /// Bits per key the filter is sized for, and bits set per key: about 1% false "maybe".
-const BITS_PER_KEY: usize = 10;
-const HASHES: u64 = 7;
+const BITS_PER_KEY: usize = 8;
+const HASHES: u64 = 5;
 /// The keys the first layer is sized for, at least.
 const FIRST_LAYER_KEYS: usize = 1 << 20;
 /// Past this many bits in all (8 MiB), the last layer takes every further key: memory
