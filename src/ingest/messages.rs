@@ -7,7 +7,7 @@
 //!
 //! So a run holds, per key it has seen or found in the table, a few bits of a Bloom
 //! filter. A key the filter never saw is new without asking the table; only the rare
-//! key it may have seen (about 1 in 100, and every true duplicate) is looked up, in the
+//! key it may have seen (about 1 in 50, and every true duplicate) is looked up, in the
 //! keys not yet written and then in the table. New keys are written sorted, together,
 //! at each flush and whenever `pending_messages` are waiting: one pass over the tree's
 //! pages instead of a random page per event.
@@ -22,7 +22,8 @@ use foldhash::{HashSet, HashSetExt};
 
 use crate::store::{MessageKey, Store};
 
-/// Bits per key the filter is sized for, and bits set per key: about 1% false "maybe".
+/// Bits per key the filter is sized for, and bits set per key: about 2% false "maybe"
+/// (each a look-up in the table, a few microseconds) a full layer.
 const BITS_PER_KEY: usize = 8;
 const HASHES: u64 = 5;
 /// The keys the first layer is sized for, at least.
@@ -200,8 +201,8 @@ mod tests {
         let claimed = (5000..105_000)
             .filter(|i| filter.may_hold(&key(*i)))
             .count();
-        // About 1% a layer, three layers.
-        assert!(claimed < 4000, "{claimed} of 100000 unseen keys claimed");
+        // About 2% for each full layer; the last one is half full.
+        assert!(claimed < 6000, "{claimed} of 100000 unseen keys claimed");
     }
 
     #[test]
