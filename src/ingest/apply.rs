@@ -58,16 +58,19 @@ impl Ingestor<'_> {
         let mut fields: Vec<(UserField, Option<Scalar>)> =
             context_fields(&event.context, ua.as_deref())
                 .into_iter()
-                .map(|(f, v)| (f, Some(Scalar::Text(v))))
+                .map(|(f, v)| (f, Some(Scalar::Text(v.into()))))
                 .collect();
         if let Some(url) = event.page_url() {
-            fields.push((UserField::CurrentUrl, Some(Scalar::Text(url.to_string()))));
+            fields.push((UserField::CurrentUrl, Some(Scalar::Text(url.into()))));
         }
         let from_context = fields.len();
         if let Some(anon) = &event.anonymous_id
             && identity::shows_anonymous_id(self.find_anonymous(anon)?, user)
         {
-            fields.push((UserField::AnonymousId, Some(Scalar::Text(anon.clone()))));
+            fields.push((
+                UserField::AnonymousId,
+                Some(Scalar::Text(anon.as_str().into())),
+            ));
         }
         let from_identity = fields.len();
         let changes = user_trait_changes(&event.user_traits);

@@ -31,7 +31,7 @@ impl Ingestor<'_> {
         let record = self.create_user(None, event)?;
         self.link_anonymous(anon, record)?;
         let cached = self.user(record)?;
-        let value = Some(Scalar::Text(anon.to_string()));
+        let value = Some(Scalar::Text(anon.into()));
         cached
             .profile
             .set_field(UserField::AnonymousId, value, event.clock);

@@ -97,7 +97,9 @@ impl FromStr for Scope {
 /// 0/1 in SQLite; dates and datetimes as canonical ISO 8601 text.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Scalar {
-    Text(String),
+    /// Held inline up to 24 bytes (most profile values: a city, a browser, an email),
+    /// so a profile taken out of its packed form allocates only for its long texts.
+    Text(compact_str::CompactString),
     Int(i64),
     Real(f64),
     Bool(bool),
@@ -109,7 +111,7 @@ impl Scalar {
     pub fn to_json(&self, ty: AttrType) -> Value {
         match (self, ty) {
             (Scalar::Int(n), AttrType::Boolean) => Value::Bool(*n != 0),
-            (Scalar::Text(s), _) => Value::String(s.clone()),
+            (Scalar::Text(s), _) => Value::String(s.to_string()),
             (Scalar::Int(n), _) => Value::from(*n),
             (Scalar::Real(x), _) => serde_json::Number::from_f64(*x)
                 .map(Value::Number)
@@ -121,7 +123,7 @@ impl Scalar {
     /// Back to a JSON value as it was stored, for re-conversion to another type.
     pub fn as_json(&self) -> Value {
         match self {
-            Scalar::Text(s) => Value::String(s.clone()),
+            Scalar::Text(s) => Value::String(s.to_string()),
             Scalar::Int(n) => Value::from(*n),
             Scalar::Real(x) => serde_json::Number::from_f64(*x)
                 .map(Value::Number)
@@ -186,13 +188,14 @@ pub fn convert(value: &Value, ty: AttrType) -> Result<Option<Scalar>, Unconverti
     }
     let converted = match ty {
         AttrType::String => Some(Scalar::Text(match value {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
+            Value::String(s) => s.as_str().into(),
+            other => compact_str::format_compact!("{other}"),
         })),
         AttrType::Number => to_number(value),
         AttrType::Boolean => to_boolean(value).map(Scalar::Bool),
-        AttrType::Date => to_date(value).map(|d| Scalar::Text(d.format("%Y-%m-%d").to_string())),
-        AttrType::Datetime => to_time(value).map(|t| Scalar::Text(format_timestamp(t))),
+        AttrType::Date => to_date(value)
+            .map(|d| Scalar::Text(compact_str::format_compact!("{}", d.format("%Y-%m-%d")))),
+        AttrType::Datetime => to_time(value).map(|t| Scalar::Text(format_timestamp(t).into())),
     };
     converted.map(Some).ok_or_else(|| Unconvertible {
         value: value.to_string(),

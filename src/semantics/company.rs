@@ -97,7 +97,7 @@ pub fn company_trait_changes(traits: &Map<String, Value>) -> TraitChanges<Compan
             if let Some(line) = format_address(address) {
                 out.fields.push((
                     CompanyField::Address,
-                    Some(super::attributes::Scalar::Text(line)),
+                    Some(super::attributes::Scalar::Text(line.into())),
                 ));
             }
         }

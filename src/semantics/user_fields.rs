@@ -122,8 +122,13 @@ impl<F> TraitChanges<F> {
         match value {
             Value::Null => self.fields.push((field, None)),
             Value::String(s) if s.trim().is_empty() => self.fields.push((field, None)),
-            Value::String(s) => self.fields.push((field, Some(Scalar::Text(s.clone())))),
-            Value::Number(n) => self.fields.push((field, Some(Scalar::Text(n.to_string())))),
+            Value::String(s) => self
+                .fields
+                .push((field, Some(Scalar::Text(s.as_str().into())))),
+            Value::Number(n) => self.fields.push((
+                field,
+                Some(Scalar::Text(compact_str::format_compact!("{n}"))),
+            )),
             Value::Bool(_) | Value::Array(_) | Value::Object(_) => {
                 self.ignore(name, value, "expected text")
             }
@@ -209,9 +214,9 @@ pub fn user_trait_changes(traits: &Map<String, Value>) -> TraitChanges<UserField
         Some(Value::String(name)) => {
             let (first, last) = split_name(name);
             out.fields
-                .push((UserField::FirstName, first.map(Scalar::Text)));
+                .push((UserField::FirstName, first.map(|s| Scalar::Text(s.into()))));
             out.fields
-                .push((UserField::LastName, last.map(Scalar::Text)));
+                .push((UserField::LastName, last.map(|s| Scalar::Text(s.into()))));
         }
         Some(other) => out.ignore("name", other, "expected text"),
     }
@@ -221,7 +226,7 @@ pub fn user_trait_changes(traits: &Map<String, Value>) -> TraitChanges<UserField
             _ => match gender_text(v).as_deref().and_then(parse_gender) {
                 Some(g) => out
                     .fields
-                    .push((UserField::Gender, Some(Scalar::Text(g.to_string())))),
+                    .push((UserField::Gender, Some(Scalar::Text(g.into())))),
                 None => out.ignore(
                     "gender",
                     v,

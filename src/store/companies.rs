@@ -72,7 +72,7 @@ impl CompanyView {
             .map(|s| s.to_json(AttrType::Number));
         let mut text = |field: CompanyField| {
             fields[field.index()].take().map(|s| match s {
-                Scalar::Text(s) => s,
+                Scalar::Text(s) => s.into_string(),
                 other => other.display(AttrType::String),
             })
         };
@@ -156,7 +156,7 @@ impl Store {
         values.push(company.id.into());
         for i in 0..CompanyField::ALL.len() {
             values.push(match company.record.field(i) {
-                Some(Scalar::Text(s)) => s.clone().into(),
+                Some(Scalar::Text(s)) => s.to_string().into(),
                 Some(Scalar::Int(n)) => (*n).into(),
                 Some(Scalar::Real(x)) => (*x).into(),
                 Some(Scalar::Bool(b)) => (*b as i64).into(),

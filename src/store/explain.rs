@@ -111,7 +111,7 @@ impl Store {
             })
             .collect();
         let anonymous = match profile.field(UserField::AnonymousId) {
-            Some(Scalar::Text(s)) => Some(s.clone()),
+            Some(Scalar::Text(s)) => Some(s.to_string()),
             _ => None,
         };
         let subject = profile.user_id.clone().or(anonymous).unwrap_or_default();

@@ -141,7 +141,7 @@ impl Store {
             let fields = UserField::ALL
                 .iter()
                 .filter_map(|f| match profile.field(*f)? {
-                    Scalar::Text(s) => Some((f.name().to_string(), Value::String(s.clone()))),
+                    Scalar::Text(s) => Some((f.name().to_string(), Value::String(s.to_string()))),
                     other => Some((f.name().to_string(), other.as_json())),
                 })
                 .collect();

@@ -202,7 +202,7 @@ impl Store {
             .zip(values)
             .map(|(clock, value)| {
                 clock.map(|clock| Lww {
-                    value: value.map(Scalar::Text),
+                    value: value.map(|s| Scalar::Text(s.into())),
                     clock,
                 })
             })
@@ -231,7 +231,7 @@ impl Store {
     pub fn user_view(&self, id: i64) -> Result<UserView> {
         let profile = self.load_user(id)?;
         let text = |f: UserField| match profile.field(f) {
-            Some(Scalar::Text(s)) => Some(s.clone()),
+            Some(Scalar::Text(s)) => Some(s.to_string()),
             _ => None,
         };
         let (attributes, attribute_types) = self.attribute_values(&profile.record)?;

@@ -20,7 +20,7 @@ impl FromSql for Scalar {
         Ok(match value {
             ValueRef::Integer(n) => Scalar::Int(n),
             ValueRef::Real(x) => Scalar::Real(x),
-            other => Scalar::Text(String::from_utf8_lossy(other.as_bytes()?).into_owned()),
+            other => Scalar::Text(String::from_utf8_lossy(other.as_bytes()?).into()),
         })
     }
 }

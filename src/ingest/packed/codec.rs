@@ -160,6 +160,12 @@ impl Reader<'_> {
         String::from_utf8(self.take(len).to_vec()).expect("packed text is UTF-8")
     }
 
+    /// A text held inline when short (no allocation up to 24 bytes).
+    pub(super) fn compact_text(&mut self) -> compact_str::CompactString {
+        let len = self.uint() as usize;
+        compact_str::CompactString::from_utf8(self.take(len)).expect("packed text is UTF-8")
+    }
+
     pub(super) fn opt_text(&mut self) -> Option<String> {
         (self.byte() == 1).then(|| self.text())
     }
@@ -179,10 +185,10 @@ impl Reader<'_> {
     pub(super) fn scalar(&mut self, shared: &SharedStrings) -> Option<Scalar> {
         match self.byte() {
             NONE => None,
-            TEXT => Some(Scalar::Text(self.text())),
+            TEXT => Some(Scalar::Text(self.compact_text())),
             SHARED => {
                 let i = self.uint() as u32;
-                Some(Scalar::Text(shared.get(i).to_string()))
+                Some(Scalar::Text(shared.get(i).into()))
             }
             INT => Some(Scalar::Int(self.int())),
             REAL => Some(Scalar::Real(f64::from_le_bytes(

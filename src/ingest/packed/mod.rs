@@ -217,7 +217,7 @@ mod tests {
             Some(Scalar::Text("Mozilla/5.0".into())),
             c1,
         );
-        p.set_field(UserField::City, Some(Scalar::Text(String::new())), c2);
+        p.set_field(UserField::City, Some(Scalar::Text("".into())), c2);
         p.record.set_attribute(3, Some(Scalar::Int(-7)), c1);
         p.record.set_attribute(900, Some(Scalar::Real(2.5)), c2);
         p.record.set_attribute(4, Some(Scalar::Bool(true)), c1);

@@ -132,7 +132,9 @@ impl Packer {
         self.entry(slot, name, rule, outcome, detail, |buf| {
             let _ = match value {
                 None => buf.write_all(b"null"),
-                Some(Scalar::Text(s)) => serde_json::to_writer(&mut *buf, s).map_err(Into::into),
+                Some(Scalar::Text(s)) => {
+                    serde_json::to_writer(&mut *buf, s.as_str()).map_err(Into::into)
+                }
                 Some(Scalar::Int(n)) => write!(buf, "{n}"),
                 Some(Scalar::Real(x)) => serde_json::to_writer(&mut *buf, x).map_err(Into::into),
                 Some(Scalar::Bool(b)) => write!(buf, "{b}"),
@@ -464,7 +466,7 @@ mod tests {
         q.scalar(
             Slot::Field,
             "user_agent",
-            Some(&Scalar::Text(long.clone())),
+            Some(&Scalar::Text(long.as_str().into())),
             Rule::ContextField,
             Outcome::Applied,
             "",
