@@ -4,7 +4,8 @@
 //! transaction ([`super::write`]) and the least recently used part is let go.
 
 use super::Ingestor;
-use super::packed::{pack_user, unpack_user};
+use super::packed::unpack_user;
+use super::packing::{PackingThread, Wait};
 use crate::semantics::profile::UserProfile;
 use crate::store::RowWrite;
 
@@ -157,18 +158,37 @@ impl Ingestor<'_> {
         if cold < by_use.len() {
             by_use.select_nth_unstable(cold);
         }
-        for &(_, id) in &by_use[..cold] {
-            let cached = self.users.remove(&id).expect("listed above");
-            let packed = cached.map(|profile| pack_user(&profile, &mut self.shared));
-            self.packed_bytes += packed.profile.len() + PACKED_OVERHEAD;
-            if let Some(old) = self.packed.insert(id, packed) {
-                self.packed_bytes -= old.profile.len() + PACKED_OVERHEAD;
+        let batch = by_use[..cold]
+            .iter()
+            .map(|&(_, id)| (id, self.users.remove(&id).expect("listed above")))
+            .collect();
+        self.packing
+            .get_or_insert_with(PackingThread::start)
+            .send(batch);
+        self.take_packed(Wait::Nothing);
+    }
+
+    /// Takes in the profiles the packing thread has packed (waiting as `wait` says).
+    pub(super) fn take_packed(&mut self, wait: Wait) {
+        let Some(packing) = &mut self.packing else {
+            return;
+        };
+        for done in packing.take(wait) {
+            self.shared.append(done.added);
+            for (id, packed) in done.profiles {
+                self.packed_bytes += packed.profile.len() + PACKED_OVERHEAD;
+                if let Some(old) = self.packed.insert(id, packed) {
+                    self.packed_bytes -= old.profile.len() + PACKED_OVERHEAD;
+                }
             }
         }
     }
 
     /// A packed profile taken back out, unpacked, with its write state.
     pub(super) fn unpack(&mut self, id: i64) -> Option<Cached<UserProfile>> {
+        if self.packing.as_ref().is_some_and(|p| p.holds(id)) {
+            self.take_packed(Wait::For(id));
+        }
         let packed = self.packed.remove(&id)?;
         self.packed_bytes -= packed.profile.len() + PACKED_OVERHEAD;
         Some(packed.map(|bytes| unpack_user(&bytes, &self.shared)))
@@ -178,6 +198,7 @@ impl Ingestor<'_> {
     /// profiles down to three quarters of the budget, and companies and id look-ups
     /// past their limits.
     pub(super) fn evict(&mut self) {
+        self.take_packed(Wait::All);
         let limits = self.options.cache;
         if self.packed_bytes > limits.packed_bytes {
             let target = limits.packed_bytes * 3 / 4;
@@ -211,6 +232,7 @@ impl Ingestor<'_> {
     }
 
     pub(super) fn clear_caches(&mut self) {
+        self.take_packed(Wait::All);
         self.users.clear();
         self.packed.clear();
         self.packed_bytes = 0;

@@ -24,6 +24,7 @@ mod ids;
 mod messages;
 mod owners;
 pub(crate) mod packed;
+mod packing;
 mod profiles;
 mod provenance;
 mod read;
@@ -47,6 +48,7 @@ use crate::store::{Checkpoint, ProvenanceBatch, Store};
 use ids::IdMap;
 use messages::MessageKeys;
 use packed::SharedStrings;
+use packing::PackingThread;
 use registry::Registry;
 
 pub use bulk::DeferIndexes;
@@ -125,7 +127,10 @@ pub struct Ingestor<'a> {
     /// Every other profile held, packed (with what of it must be written).
     packed: HashMap<i64, Cached<Box<[u8]>>>,
     packed_bytes: usize,
+    /// The shared strings of packed profiles (the packing thread adds them).
     shared: SharedStrings,
+    /// Packs profiles beside this thread (started at the first that is packed).
+    packing: Option<PackingThread>,
     companies: HashMap<i64, Cached<CompanyProfile>>,
     user_ids: IdMap,
     anonymous_ids: IdMap,
@@ -179,6 +184,7 @@ impl<'a> Ingestor<'a> {
             packed: HashMap::default(),
             packed_bytes: 0,
             shared: SharedStrings::default(),
+            packing: None,
             companies: HashMap::default(),
             user_ids: IdMap::default(),
             anonymous_ids: IdMap::default(),

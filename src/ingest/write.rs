@@ -9,6 +9,7 @@ use anyhow::Result;
 
 use super::Ingestor;
 use super::packed::unpack_user;
+use super::packing::Wait;
 use super::registry::Registry;
 
 impl Ingestor<'_> {
@@ -59,6 +60,7 @@ impl Ingestor<'_> {
 
     /// Writes every dirty profile, and the provenance rows gathered.
     pub(super) fn flush(&mut self) -> Result<()> {
+        self.take_packed(Wait::All);
         self.messages.write(self.store)?;
         if !self.provenance_rows.is_empty() {
             self.store

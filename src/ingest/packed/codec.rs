@@ -38,6 +38,21 @@ impl SharedStrings {
     pub(super) fn get(&self, i: u32) -> &str {
         &self.strings[i as usize]
     }
+
+    /// How many strings it holds.
+    pub fn count(&self) -> usize {
+        self.strings.len()
+    }
+
+    /// The strings added since it held `from`, for a copy to [`Self::append`].
+    pub fn added_since(&self, from: usize) -> Vec<Arc<str>> {
+        self.strings[from..].to_vec()
+    }
+
+    /// A copy that only unpacks learns the strings its packing side added, in order.
+    pub fn append(&mut self, added: Vec<Arc<str>>) {
+        self.strings.extend(added);
+    }
 }
 
 // Scalar tags.
