@@ -353,7 +353,10 @@ impl Ingestor<'_> {
             return Ok(super::Outcome::Rejected(reason));
         }
         let key = message_key(event.message_id.as_bytes());
-        if !self.messages.remember(self.store, &key)? {
+        if !self
+            .messages
+            .remember(self.store, &key, self.options.cache.pending_messages)?
+        {
             self.summary.duplicates += 1;
             return Ok(super::Outcome::Duplicate);
         }

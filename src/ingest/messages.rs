@@ -12,10 +12,13 @@
 //! at each flush and whenever `pending_messages` are waiting: one pass over the tree's
 //! pages instead of a random page per event.
 //!
-//! The filter must know every key in the table: it is filled from the table when the
-//! run takes its first transaction, and again whenever another process wrote in
-//! between (the same `data_version` test that empties the profile cache). A key it
-//! holds that never got written (a rolled-back transaction) only costs a look-up.
+//! The filter must know every key in the table: it is filled from the table (a scan,
+//! about 0.1 s a million keys) once the run has remembered `pending_messages` keys
+//! (50,000 by default) one by one, the way a small run keeps doing: a run of a few
+//! events on a large database reads nothing it does not need. It is emptied, to be
+//! filled again the same way, whenever another process wrote between two of the run's
+//! transactions (the same `data_version` test that empties the profile cache). A key
+//! it holds that never got written (a rolled-back transaction) only costs a look-up.
 
 use anyhow::Result;
 use foldhash::{HashSet, HashSetExt};
@@ -37,6 +40,8 @@ pub(super) struct MessageKeys {
     filter: Option<Filter>,
     /// Keys known new in the open transaction, not yet written.
     pending: HashSet<MessageKey>,
+    /// Keys remembered one by one (written at once) since the filter was emptied.
+    direct: usize,
 }
 
 impl Default for MessageKeys {
@@ -44,14 +49,15 @@ impl Default for MessageKeys {
         MessageKeys {
             filter: None,
             pending: HashSet::new(),
+            direct: 0,
         }
     }
 }
 
 impl MessageKeys {
-    /// Fills the filter from the table (inside the transaction, before any key of it
-    /// is remembered).
-    pub fn load(&mut self, store: &Store) -> Result<()> {
+    /// Fills the filter from the table (inside the transaction: the keys it wrote so far
+    /// are read too).
+    fn load(&mut self, store: &Store) -> Result<()> {
         debug_assert!(self.pending.is_empty());
         let known = usize::try_from(store.message_key_count()?).unwrap_or(usize::MAX);
         let mut filter = Filter::new(known.saturating_add(known / 4).max(FIRST_LAYER_KEYS));
@@ -60,11 +66,18 @@ impl MessageKeys {
         Ok(())
     }
 
-    /// Records a key; false when it was applied before (a duplicate).
-    pub fn remember(&mut self, store: &Store, key: &MessageKey) -> Result<bool> {
-        let Some(filter) = &mut self.filter else {
-            anyhow::bail!("message keys used before they were loaded");
-        };
+    /// Records a key; false when it was applied before (a duplicate). The first
+    /// `one_by_one` keys after the filter was emptied are written at once; past them
+    /// the filter is filled and answers.
+    pub fn remember(&mut self, store: &Store, key: &MessageKey, one_by_one: usize) -> Result<bool> {
+        if self.filter.is_none() {
+            if self.direct < one_by_one {
+                self.direct += 1;
+                return store.remember_message_key(key);
+            }
+            self.load(store)?;
+        }
+        let filter = self.filter.as_mut().expect("filled above");
         if filter.may_hold(key) && (self.pending.contains(key) || store.knows_message_key(key)?) {
             return Ok(false);
         }
@@ -90,10 +103,12 @@ impl MessageKeys {
         Ok(())
     }
 
-    /// Forgets the filter: it is filled again at the next transaction.
+    /// Forgets the filter (another process wrote): keys are written one by one again
+    /// until it is filled anew.
     pub fn clear(&mut self) {
         self.filter = None;
         self.pending.clear();
+        self.direct = 0;
     }
 }
 
@@ -221,23 +236,37 @@ mod tests {
         store.begin().unwrap();
         assert!(store.remember_message("old").unwrap());
         let mut keys = MessageKeys::default();
-        assert!(keys.remember(&store, &key(1)).is_err(), "not loaded");
-        keys.load(&store).unwrap();
+        // The first two keys are written one by one, nothing read.
+        assert!(keys.remember(&store, &key(1000), 2).unwrap());
+        assert!(!keys.remember(&store, &key(1000), 2).unwrap());
+        assert!(keys.filter.is_none());
+        assert!(store.knows_message_key(&key(1000)).unwrap());
+        // Past them the filter is filled, with those keys too.
         let old = message_key(b"old");
-        assert!(!keys.remember(&store, &old).unwrap());
-        assert!(keys.remember(&store, &key(1)).unwrap());
-        assert!(!keys.remember(&store, &key(1)).unwrap());
+        assert!(!keys.remember(&store, &old, 2).unwrap());
+        assert!(keys.filter.is_some());
+        assert!(!keys.remember(&store, &key(1000), 2).unwrap());
+        assert!(keys.remember(&store, &key(1), 2).unwrap());
+        assert!(!keys.remember(&store, &key(1), 2).unwrap());
         assert_eq!(keys.pending(), 1);
         assert!(!store.knows_message_key(&key(1)).unwrap());
         keys.write(&store).unwrap();
         assert_eq!(keys.pending(), 0);
         assert!(store.knows_message_key(&key(1)).unwrap());
-        assert!(!keys.remember(&store, &key(1)).unwrap());
+        assert!(!keys.remember(&store, &key(1), 2).unwrap());
         for i in 2..200 {
-            assert!(keys.remember(&store, &key(i)).unwrap());
+            assert!(keys.remember(&store, &key(i), 2).unwrap());
         }
         keys.write(&store).unwrap();
-        assert_eq!(store.message_key_count().unwrap(), 200);
+        assert_eq!(store.message_key_count().unwrap(), 201);
+        store.commit().unwrap();
+        // Emptied (another process wrote): one by one again, then filled anew.
+        keys.clear();
+        store.begin().unwrap();
+        assert!(!keys.remember(&store, &key(5), 1).unwrap());
+        assert!(keys.filter.is_none());
+        assert!(!keys.remember(&store, &key(6), 1).unwrap());
+        assert!(keys.filter.is_some());
         store.commit().unwrap();
     }
 
@@ -247,12 +276,11 @@ mod tests {
         let store = Store::open_in_memory().unwrap();
         let mut keys = MessageKeys::default();
         store.begin().unwrap();
-        keys.load(&store).unwrap();
-        assert!(keys.remember(&store, &key(7)).unwrap());
+        assert!(keys.remember(&store, &key(7), 0).unwrap());
         keys.write(&store).unwrap();
         store.rollback().unwrap();
         store.begin().unwrap();
-        assert!(keys.remember(&store, &key(7)).unwrap());
+        assert!(keys.remember(&store, &key(7), 0).unwrap());
         store.commit().unwrap();
     }
 }

@@ -43,7 +43,6 @@ impl Ingestor<'_> {
         if version != self.data_version {
             // First transaction, or another process wrote since our last commit.
             self.clear_caches();
-            self.messages.load(self.store)?;
             self.registry = Registry::load(self.store)?;
             self.trusted = self
                 .store

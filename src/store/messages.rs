@@ -39,10 +39,15 @@ pub(crate) fn register_functions(conn: &Connection) -> Result<()> {
 impl Store {
     /// Records a messageId; false when it was seen before (a duplicate).
     pub fn remember_message(&self, message_id: &str) -> Result<bool> {
+        self.remember_message_key(&message_key(message_id.as_bytes()))
+    }
+
+    /// Records a messageId by its key; false when it was seen before.
+    pub fn remember_message_key(&self, key: &MessageKey) -> Result<bool> {
         let mut stmt = self
             .conn()
             .prepare_cached("INSERT OR IGNORE INTO message_keys (key) VALUES (?1)")?;
-        Ok(stmt.execute([&message_key(message_id.as_bytes())[..]])? == 1)
+        Ok(stmt.execute([&key[..]])? == 1)
     }
 }
 
