@@ -1,5 +1,7 @@
 //! The messageIds already applied, each kept as a 128-bit hash of itself (a smaller
-//! index than the text: the one B-tree every event writes at a random place).
+//! index than the text: every event's key lands at a random place of it; a large run
+//! checks keys against a filter and writes the new ones sorted, see
+//! `ingest/messages.rs`).
 
 use anyhow::Result;
 use rusqlite::Connection;
