@@ -9,15 +9,13 @@ use super::owners::{Made, Write, write_values};
 use super::{Ingestor, Location, Rejection};
 use crate::ingest::IgnoredValue;
 use crate::semantics::attributes::{AttrType, Scalar, Scope, attribute_name, convert};
-use crate::semantics::context::{context_fields, user_agent};
 use crate::semantics::domains::{host_of_url, is_trusted};
 use crate::semantics::event::Decoded;
 use crate::semantics::event::{Event, Kind};
 use crate::semantics::identity;
 use crate::semantics::lww::Clock;
-use crate::semantics::profile::{Ignored, UserField, user_trait_changes};
+use crate::semantics::profile::{Ignored, UserField};
 use crate::semantics::provenance::{Outcome, Rule, Slot};
-use crate::semantics::time::format_timestamp;
 use crate::store::{NewPage, message_key, user_owner};
 
 use super::provenance::{TypedWrite, field_rules};
@@ -36,10 +34,11 @@ impl Ingestor<'_> {
             .then(|| format!("403 Forbidden: domain {host} is not trusted"))
     }
 
-    pub(super) fn apply(&mut self, loc: Location<'_>, event: &Event) -> Result<()> {
+    pub(super) fn apply(&mut self, loc: Location<'_>, event: &mut Event) -> Result<()> {
         self.report_ignored(loc, &event.ignored);
         let user = self.resolve_user(event)?;
         self.apply_user_changes(loc, user, event)?;
+        let event = &*event;
         self.flush_provenance(user_owner(user), loc, event)?;
         match event.kind {
             Kind::Identify => {}
@@ -52,14 +51,20 @@ impl Ingestor<'_> {
 
     // ---- identity ----
 
-    fn apply_user_changes(&mut self, loc: Location<'_>, user: i64, event: &Event) -> Result<()> {
+    fn apply_user_changes(
+        &mut self,
+        loc: Location<'_>,
+        user: i64,
+        event: &mut Event,
+    ) -> Result<()> {
         let clock = event.clock;
-        let ua = user_agent(&event.context).map(|ua| self.ua.get(ua));
-        let mut fields: Vec<(UserField, Option<Scalar>)> =
-            context_fields(&event.context, ua.as_deref())
-                .into_iter()
-                .map(|(f, v)| (f, Some(Scalar::Text(v.into()))))
-                .collect();
+        let from_context = std::mem::take(&mut event.prepared.context_fields);
+        let changes = std::mem::take(&mut event.prepared.trait_changes);
+        let event = &*event;
+        let mut fields: Vec<(UserField, Option<Scalar>)> = from_context
+            .into_iter()
+            .map(|(f, v)| (f, Some(Scalar::Text(v.into()))))
+            .collect();
         if let Some(url) = event.page_url() {
             fields.push((UserField::CurrentUrl, Some(Scalar::Text(url.into()))));
         }
@@ -73,7 +78,6 @@ impl Ingestor<'_> {
             ));
         }
         let from_identity = fields.len();
-        let changes = user_trait_changes(&event.user_traits);
         fields.extend(changes.fields);
         self.report_ignored(loc, &changes.ignored);
         self.record_ignored(&changes.ignored);
@@ -245,7 +249,7 @@ impl Ingestor<'_> {
                 })
         };
         let properties = serde_json::to_string(&event.properties)?;
-        let timestamp = format_timestamp(event.time);
+        let timestamp = event.prepared.time_text.as_str();
         self.store.insert_page(&NewPage {
             message_id: &event.message_id,
             user_ref: counts_for,
@@ -256,7 +260,7 @@ impl Ingestor<'_> {
             path: field("path"),
             title: field("title"),
             referrer: field("referrer"),
-            timestamp: &timestamp,
+            timestamp,
             properties: &properties,
         })
     }
@@ -280,7 +284,7 @@ impl Ingestor<'_> {
             }
         }
         let properties = Value::Object(properties).to_string();
-        let timestamp = format_timestamp(event.time);
+        let timestamp = event.prepared.time_text.as_str();
         let (counts_for, anon_ref) = self.counts_for(user)?;
         self.store.insert_event(
             &event.message_id,
@@ -288,7 +292,7 @@ impl Ingestor<'_> {
             anon_ref,
             event.anonymous_id.as_deref(),
             name,
-            &timestamp,
+            timestamp,
             &properties,
         )
     }
@@ -322,7 +326,7 @@ impl Ingestor<'_> {
         decoded: Result<Decoded, String>,
         raw: &[u8],
     ) -> Result<super::Outcome> {
-        let event = match decoded {
+        let mut event = match decoded {
             Ok(Decoded::Event(mut event)) => {
                 if event.arrival_stamped {
                     event.clock = Clock::arrival(event.time, self.next_arrival());
@@ -360,7 +364,7 @@ impl Ingestor<'_> {
             self.summary.duplicates += 1;
             return Ok(super::Outcome::Duplicate);
         }
-        self.apply(loc, &event)?;
+        self.apply(loc, &mut event)?;
         self.summary.applied += 1;
         let by_type = &mut self.summary.applied_by_type;
         match event.kind {

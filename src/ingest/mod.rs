@@ -40,7 +40,6 @@ use foldhash::HashMap;
 use anyhow::Result;
 use chrono::{DateTime, Utc};
 
-use crate::semantics::device::UaCache;
 use crate::semantics::domains::normalize_domain;
 use crate::semantics::provenance::Packer;
 use crate::semantics::{company::CompanyProfile, profile::UserProfile};
@@ -121,7 +120,6 @@ pub struct Ingestor<'a> {
     origin_host: Option<String>,
     trusted: Vec<String>,
     registry: Registry,
-    ua: UaCache,
     /// Profiles being worked on, unpacked.
     users: HashMap<i64, Cached<UserProfile>>,
     /// Every other profile held, packed (with what of it must be written).
@@ -179,7 +177,6 @@ impl<'a> Ingestor<'a> {
             origin_host,
             trusted: Vec::new(),
             registry: Registry::default(),
-            ua: UaCache::default(),
             users: HashMap::default(),
             packed: HashMap::default(),
             packed_bytes: 0,

@@ -104,6 +104,16 @@ pub struct UaCache {
     parsed: foldhash::HashMap<String, Arc<UaInfo>>,
 }
 
+thread_local! {
+    static THREAD_UA_CACHE: std::cell::RefCell<UaCache> = std::cell::RefCell::new(UaCache::default());
+}
+
+/// A user agent parsed, through this thread's cache (events are decoded on several
+/// threads: each keeps its own).
+pub fn parse_user_agent_cached(ua: &str) -> Arc<UaInfo> {
+    THREAD_UA_CACHE.with(|cache| cache.borrow_mut().get(ua))
+}
+
 impl UaCache {
     const CAPACITY: usize = 10_000;
 

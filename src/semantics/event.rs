@@ -9,6 +9,7 @@ use super::context::Context;
 use super::delivery::not_delivered;
 use super::event_time::{EventTime, event_time};
 use super::lww::Clock;
+pub use super::prepared::Prepared;
 use super::profile::Ignored;
 use super::wire::Loose;
 
@@ -80,6 +81,8 @@ pub struct Event {
     pub arrival_stamped: bool,
     /// Values of the event that were passed over (reported, not applied).
     pub ignored: Vec<Ignored>,
+    /// What applying it needs that depends on the event alone.
+    pub prepared: Prepared,
 }
 
 impl Event {
@@ -184,7 +187,14 @@ pub fn decode(wire: WireEvent, content: &[u8], now: DateTime<Utc>) -> Result<Dec
         Kind::Group => company_traits = traits,
         _ => user_traits.extend(traits),
     }
+    let prepared = Prepared::of(
+        kind == Kind::Page || kind == Kind::Track,
+        time,
+        &context,
+        &user_traits,
+    );
     Ok(Decoded::Event(Box::new(Event {
+        prepared,
         kind,
         user_id,
         anonymous_id,

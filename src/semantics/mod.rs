@@ -14,6 +14,7 @@ pub mod filter;
 pub mod identity;
 pub mod lww;
 pub mod owner;
+pub mod prepared;
 pub mod profile;
 pub mod provenance;
 pub mod snapshot;
