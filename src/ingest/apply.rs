@@ -38,7 +38,6 @@ impl Ingestor<'_> {
         self.report_ignored(loc, &event.ignored);
         let user = self.resolve_user(event)?;
         self.apply_user_changes(loc, user, event)?;
-        let event = &*event;
         self.flush_provenance(user_owner(user), loc, event)?;
         match event.kind {
             Kind::Identify => {}
@@ -58,13 +57,9 @@ impl Ingestor<'_> {
         event: &mut Event,
     ) -> Result<()> {
         let clock = event.clock;
-        let from_context = std::mem::take(&mut event.prepared.context_fields);
+        let mut fields = std::mem::take(&mut event.prepared.context_fields);
         let changes = std::mem::take(&mut event.prepared.trait_changes);
         let event = &*event;
-        let mut fields: Vec<(UserField, Option<Scalar>)> = from_context
-            .into_iter()
-            .map(|(f, v)| (f, Some(Scalar::Text(v.into()))))
-            .collect();
         if let Some(url) = event.page_url() {
             fields.push((UserField::CurrentUrl, Some(Scalar::Text(url.into()))));
         }

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+use super::attributes::Scalar;
 use super::context::{Context, context_fields, user_agent};
 use super::device::parse_user_agent_cached;
 use super::profile::{TraitChanges, UserField, user_trait_changes};
@@ -16,8 +17,8 @@ use super::time::format_timestamp;
 /// on the one thread that applies events.
 #[derive(Debug, Clone, Default)]
 pub struct Prepared {
-    /// The profile fields its context sets ([`context_fields`]).
-    pub context_fields: Vec<(UserField, String)>,
+    /// The profile fields its context sets ([`context_fields`]), as the values written.
+    pub context_fields: Vec<(UserField, Option<Scalar>)>,
     /// What its user traits do to a profile ([`user_trait_changes`]).
     pub trait_changes: TraitChanges<UserField>,
     /// A page view's or track event's time as stored (empty for the other calls).
@@ -34,7 +35,10 @@ impl Prepared {
     ) -> Prepared {
         let ua = user_agent(context).map(parse_user_agent_cached);
         Prepared {
-            context_fields: context_fields(context, ua.as_deref()),
+            context_fields: context_fields(context, ua.as_deref())
+                .into_iter()
+                .map(|(field, text)| (field, Some(Scalar::Text(text.into()))))
+                .collect(),
             trait_changes: user_trait_changes(traits),
             time_text: if stored_with_time {
                 format_timestamp(time)
@@ -47,6 +51,7 @@ impl Prepared {
 
 #[cfg(test)]
 mod tests {
+    use crate::semantics::attributes::Scalar;
     use crate::semantics::event::{Decoded, Event, decode_text};
     use crate::semantics::profile::{UserField, user_trait_changes};
     use crate::semantics::time::parse_timestamp;
@@ -67,11 +72,9 @@ mod tests {
                            "locale":"pl-PL","traits":{"email":"a@x.io","plan":"pro"}}}"#,
         );
         let fields = &page.prepared.context_fields;
-        let field = |f: UserField| {
-            fields
-                .iter()
-                .find(|(g, _)| *g == f)
-                .map(|(_, v)| v.as_str())
+        let field = |f: UserField| match fields.iter().find(|(g, _)| *g == f) {
+            Some((_, Some(Scalar::Text(v)))) => Some(v.as_str()),
+            _ => None,
         };
         assert_eq!(field(UserField::BrowserFamily), Some("Safari"));
         assert_eq!(field(UserField::DeviceType), Some("mobile"));
