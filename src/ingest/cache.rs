@@ -5,7 +5,8 @@
 
 use super::Ingestor;
 use super::packed::unpack_user;
-use super::packing::{PackingThread, Wait};
+use super::packing::{Done, PackingThread, Wait};
+use crate::semantics::event::Event;
 use crate::semantics::profile::UserProfile;
 use crate::store::RowWrite;
 
@@ -168,26 +169,63 @@ impl Ingestor<'_> {
         self.take_packed(Wait::Nothing);
     }
 
-    /// Takes in the profiles the packing thread has packed (waiting as `wait` says).
+    /// Takes in the profiles the packing thread has packed or unpacked (waiting as
+    /// `wait` says).
     pub(super) fn take_packed(&mut self, wait: Wait) {
         let Some(packing) = &mut self.packing else {
             return;
         };
         for done in packing.take(wait) {
-            self.shared.append(done.added);
-            for (id, packed) in done.profiles {
-                self.packed_bytes += packed.profile.len() + PACKED_OVERHEAD;
-                if let Some(old) = self.packed.insert(id, packed) {
-                    self.packed_bytes -= old.profile.len() + PACKED_OVERHEAD;
+            match done {
+                Done::Packed { profiles, added } => {
+                    self.shared.append(added);
+                    for (id, packed) in profiles {
+                        self.packed_bytes += packed.profile.len() + PACKED_OVERHEAD;
+                        if let Some(old) = self.packed.insert(id, packed) {
+                            self.packed_bytes -= old.profile.len() + PACKED_OVERHEAD;
+                        }
+                    }
+                }
+                Done::Unpacked(profiles) => self.users.extend(profiles),
+            }
+        }
+    }
+
+    /// Sends the packed profiles that these events' ids name to be unpacked on the
+    /// packing thread, so that they are unpacked when the events get to them (see
+    /// `packing.rs`). Only a guess from the ids known now: whatever it misses is
+    /// unpacked where it is needed, as before.
+    pub(super) fn unpack_ahead<'e>(&mut self, events: impl Iterator<Item = &'e Event>) {
+        let Some(packing) = &mut self.packing else {
+            return;
+        };
+        let mut batch = Vec::new();
+        for event in events {
+            let user = event
+                .user_id
+                .as_deref()
+                .and_then(|id| self.user_ids.get(id));
+            let anonymous =
+                (event.anonymous_id.as_deref()).and_then(|id| self.anonymous_ids.get(id));
+            for id in [user, anonymous].into_iter().flatten() {
+                if let Some(mut packed) = self.packed.remove(&id) {
+                    self.packed_bytes -= packed.profile.len() + PACKED_OVERHEAD;
+                    // Held as about to be used: not the next to be packed again.
+                    packed.last_used = self.summary.received;
+                    batch.push((id, packed));
                 }
             }
         }
+        packing.send_unpack(batch);
     }
 
     /// A packed profile taken back out, unpacked, with its write state.
     pub(super) fn unpack(&mut self, id: i64) -> Option<Cached<UserProfile>> {
         if self.packing.as_ref().is_some_and(|p| p.holds(id)) {
             self.take_packed(Wait::For(id));
+            if let Some(unpacked) = self.users.remove(&id) {
+                return Some(unpacked);
+            }
         }
         let packed = self.packed.remove(&id)?;
         self.packed_bytes -= packed.profile.len() + PACKED_OVERHEAD;

@@ -13,6 +13,12 @@
 //! anything that goes over every held profile (a flush, an eviction) waits for all.
 //! The result is the same as packing in place, whatever the timing: batches are
 //! packed one after the other, in the order sent.
+//!
+//! The same thread also takes profiles back out of their packed form ahead of the
+//! events that need them ([`Ingestor::unpack_ahead`]): the applying thread looks at the
+//! next chunk of decoded events, sends over the packed profiles their ids name, and
+//! finds them unpacked when it gets there. Only where a profile is held moves, never
+//! what it holds, so a wrong guess costs a pack later and nothing else.
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -21,53 +27,88 @@ use std::thread::JoinHandle;
 use foldhash::{HashSet, HashSetExt};
 
 use super::Cached;
-use super::packed::{SharedStrings, pack_user};
+use super::packed::{SharedStrings, pack_user, unpack_user};
 use crate::semantics::profile::UserProfile;
 
-/// Profiles sent to be packed.
-type Batch = Vec<(i64, Cached<UserProfile>)>;
+/// Profiles unpacked, with their write state.
+pub(super) type Unpacked = Vec<(i64, Cached<UserProfile>)>;
+/// Profiles packed, with their write state.
+pub(super) type PackedProfiles = Vec<(i64, Cached<Box<[u8]>>)>;
 
-/// A batch packed, with the shared strings its packing added.
-pub(super) struct Packed {
-    pub profiles: Vec<(i64, Cached<Box<[u8]>>)>,
-    pub added: Vec<Arc<str>>,
+/// Work for the thread.
+enum Job {
+    Pack(Unpacked),
+    Unpack(PackedProfiles),
+}
+
+/// A job done, in the order sent.
+pub(super) enum Done {
+    /// Profiles packed, with the shared strings their packing added.
+    Packed {
+        profiles: PackedProfiles,
+        added: Vec<Arc<str>>,
+    },
+    /// Profiles unpacked.
+    Unpacked(Unpacked),
+}
+
+impl Done {
+    fn ids(&self) -> Vec<i64> {
+        match self {
+            Done::Packed { profiles, .. } => profiles.iter().map(|(id, _)| *id).collect(),
+            Done::Unpacked(profiles) => profiles.iter().map(|(id, _)| *id).collect(),
+        }
+    }
 }
 
 /// The packing thread and what is in flight to it.
 pub(super) struct PackingThread {
-    to_thread: Option<Sender<Batch>>,
-    from_thread: Receiver<Packed>,
+    to_thread: Option<Sender<Job>>,
+    from_thread: Receiver<Done>,
     handle: Option<JoinHandle<()>>,
     in_flight: HashSet<i64>,
     batches: usize,
 }
 
-/// What to wait for when taking packed batches back.
+/// What to wait for when taking jobs back.
 pub(super) enum Wait {
     /// Nothing: only what is done already.
     Nothing,
     /// Until this profile is back.
     For(i64),
-    /// Until every batch is back.
+    /// Until every job is back.
     All,
 }
 
 impl PackingThread {
     pub fn start() -> PackingThread {
-        let (to_thread, batches) = channel::<Batch>();
-        let (done, from_thread) = channel::<Packed>();
+        let (to_thread, jobs) = channel::<Job>();
+        let (done, from_thread) = channel::<Done>();
         let handle = std::thread::Builder::new()
             .name("usercom-pack".into())
             .spawn(move || {
+                // Every packed profile was packed here, so this table holds all their
+                // strings (the applying thread's copy may lag behind).
                 let mut shared = SharedStrings::default();
-                for batch in batches {
-                    let before = shared.count();
-                    let profiles = batch
-                        .into_iter()
-                        .map(|(id, cached)| (id, cached.map(|p| pack_user(&p, &mut shared))))
-                        .collect();
-                    let added = shared.added_since(before);
-                    if done.send(Packed { profiles, added }).is_err() {
+                for job in jobs {
+                    let result = match job {
+                        Job::Pack(batch) => {
+                            let before = shared.count();
+                            let profiles = batch
+                                .into_iter()
+                                .map(|(id, c)| (id, c.map(|p| pack_user(&p, &mut shared))))
+                                .collect();
+                            let added = shared.added_since(before);
+                            Done::Packed { profiles, added }
+                        }
+                        Job::Unpack(batch) => Done::Unpacked(
+                            batch
+                                .into_iter()
+                                .map(|(id, c)| (id, c.map(|b| unpack_user(&b, &shared))))
+                                .collect(),
+                        ),
+                    };
+                    if done.send(result).is_err() {
                         return;
                     }
                 }
@@ -83,27 +124,40 @@ impl PackingThread {
     }
 
     /// Sends profiles to be packed.
-    pub fn send(&mut self, batch: Batch) {
+    pub fn send(&mut self, batch: Unpacked) {
         if batch.is_empty() {
             return;
         }
         self.in_flight.extend(batch.iter().map(|(id, _)| *id));
+        self.submit(Job::Pack(batch));
+    }
+
+    /// Sends packed profiles to be unpacked.
+    pub fn send_unpack(&mut self, batch: PackedProfiles) {
+        if batch.is_empty() {
+            return;
+        }
+        self.in_flight.extend(batch.iter().map(|(id, _)| *id));
+        self.submit(Job::Unpack(batch));
+    }
+
+    fn submit(&mut self, job: Job) {
         self.batches += 1;
         self.to_thread
             .as_ref()
             .expect("open while the ingest runs")
-            .send(batch)
+            .send(job)
             .expect("the packing thread runs while the ingest does");
     }
 
-    /// Whether a profile is being packed.
+    /// Whether a profile is being packed or unpacked.
     pub fn holds(&self, id: i64) -> bool {
         self.in_flight.contains(&id)
     }
 
-    /// The batches packed so far (all of them, or until one profile is back, as `wait`
+    /// The jobs done so far (all of them, or until one profile is back, as `wait`
     /// says), in the order sent.
-    pub fn take(&mut self, wait: Wait) -> Vec<Packed> {
+    pub fn take(&mut self, wait: Wait) -> Vec<Done> {
         let mut out = Vec::new();
         while self.batches > 0 {
             let block = match wait {
@@ -111,21 +165,21 @@ impl PackingThread {
                 Wait::For(id) => self.in_flight.contains(&id),
                 Wait::All => true,
             };
-            let packed = if block {
+            let done = if block {
                 self.from_thread
                     .recv()
-                    .expect("the packing thread answers every batch")
+                    .expect("the packing thread answers every job")
             } else {
                 match self.from_thread.try_recv() {
-                    Ok(packed) => packed,
+                    Ok(done) => done,
                     Err(_) => break,
                 }
             };
             self.batches -= 1;
-            for (id, _) in &packed.profiles {
-                self.in_flight.remove(id);
+            for id in done.ids() {
+                self.in_flight.remove(&id);
             }
-            out.push(packed);
+            out.push(done);
         }
         out
     }
@@ -179,20 +233,59 @@ mod tests {
                 .collect();
             packing.send(batch);
         }
-        for done in packing.take(Wait::For(25)) {
-            shared.append(done.added);
-            back.extend(done.profiles);
-        }
+        let mut take_in = |done: Vec<Done>| {
+            for done in done {
+                let Done::Packed { profiles, added } = done else {
+                    panic!("only packing was asked for");
+                };
+                shared.append(added);
+                back.extend(profiles);
+            }
+        };
+        take_in(packing.take(Wait::For(25)));
         assert!(!packing.holds(25));
-        for done in packing.take(Wait::All) {
-            shared.append(done.added);
-            back.extend(done.profiles);
-        }
+        take_in(packing.take(Wait::All));
         assert!(packing.take(Wait::All).is_empty());
         let ids: Vec<i64> = back.iter().map(|(id, _)| *id).collect();
         assert_eq!(ids, (0..30).collect::<Vec<_>>(), "in the order sent");
         for (id, packed) in &back {
             assert_eq!(unpack_user(&packed.profile, &shared), profile(*id));
         }
+    }
+
+    #[test]
+    fn packed_profiles_sent_to_be_unpacked_come_back_whole_and_in_order_with_packing() {
+        let mut packing = PackingThread::start();
+        packing.send((0..10).map(|id| (id, Cached::clean(profile(id)))).collect());
+        let mut packed = Vec::new();
+        for done in packing.take(Wait::All) {
+            let Done::Packed { profiles, .. } = done else {
+                panic!("only packing was asked for");
+            };
+            packed.extend(profiles);
+        }
+        // Dirty state travels with the profile both ways.
+        packed[3].1.dirty = true;
+        let to_unpack: PackedProfiles = packed.drain(2..5).collect();
+        packing.send_unpack(to_unpack);
+        packing.send(
+            (10..12)
+                .map(|id| (id, Cached::clean(profile(id))))
+                .collect(),
+        );
+        assert!(packing.holds(3) && packing.holds(11));
+        let mut done = packing.take(Wait::For(4));
+        assert!(!packing.holds(4));
+        done.extend(packing.take(Wait::All));
+        let [Done::Unpacked(unpacked), Done::Packed { .. }] = &done[..] else {
+            panic!("the unpacking comes back first, as sent, then the packing");
+        };
+        let ids: Vec<i64> = unpacked.iter().map(|(id, _)| *id).collect();
+        assert_eq!(ids, [2, 3, 4]);
+        for (id, cached) in unpacked {
+            assert_eq!(cached.profile, profile(*id));
+            assert_eq!(cached.dirty, *id == 3);
+        }
+        assert!(!packing.holds(11));
     }
 }

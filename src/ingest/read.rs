@@ -13,8 +13,8 @@ use super::source::{FileKey, Input, Position, Reader, Unit, Unopened};
 use super::source::{InArray, Resume};
 use super::summary::{FileRow, Unreadable};
 use super::{Ingestor, Location, merge_envelope};
-use crate::semantics::event::WireEvent;
 use crate::semantics::event::wire_error;
+use crate::semantics::event::{Decoded, Event, WireEvent};
 use crate::store::Checkpoint;
 
 impl Ingestor<'_> {
@@ -86,7 +86,21 @@ impl Ingestor<'_> {
             let (sender, chunks) = mpsc::sync_channel(CHUNKS_AHEAD);
             let (reader, gauge) = opened.reader_and_gauge();
             let reading = scope.spawn(move || read_ahead(reader, gauge, now, sender));
-            'input: for chunk in &chunks {
+            // One chunk is looked at ahead of the one applied: its profiles are
+            // unpacked beside this thread meanwhile.
+            let mut ahead: Option<Vec<Read>> = None;
+            'input: loop {
+                let chunk = match ahead.take() {
+                    Some(chunk) => chunk,
+                    None => match chunks.recv() {
+                        Ok(chunk) => chunk,
+                        Err(_) => break,
+                    },
+                };
+                ahead = chunks.try_recv().ok();
+                if let Some(next) = &ahead {
+                    self.unpack_ahead(next.iter().filter_map(Read::event));
+                }
                 for read in chunk {
                     let prepared = match read {
                         Read::Unit(prepared) => prepared,
@@ -265,6 +279,23 @@ enum Read {
         error: String,
         raw_bytes: u64,
     },
+}
+
+impl Read {
+    /// The event decoded, if it is one.
+    fn event(&self) -> Option<&Event> {
+        match self {
+            Read::Unit(Prepared {
+                step:
+                    Step::Event {
+                        decoded: Ok(Decoded::Event(event)),
+                        ..
+                    },
+                ..
+            }) => Some(event),
+            _ => None,
+        }
+    }
 }
 
 /// The read and decode stages of one input, on their own thread: hands over chunks of

@@ -2,6 +2,7 @@
 //! the same millisecond.
 
 use super::*;
+use crate::semantics::event::{Decoded, Event};
 use crate::semantics::time::parse_timestamp;
 use serde_json::Value;
 
@@ -89,4 +90,79 @@ fn a_message_another_process_applied_between_our_transactions_is_a_duplicate() {
     ingestor.ingest_line(loc, line("m3").as_bytes()).unwrap();
     let summary = ingestor.finish().unwrap();
     assert_eq!((summary.applied, summary.duplicates), (3, 2));
+}
+
+/// Identifies u0..u9, then updates some of them, with a cache that packs almost every
+/// profile; with `ahead`, the updated profiles are sent to be unpacked first (as the
+/// reading loop does with the next chunk). Returns the plans stored.
+fn run_with_unpacking_ahead(ahead: bool) -> Vec<Value> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("t.db")).unwrap();
+    let mut quiet = Quiet;
+    let options = IngestOptions {
+        cache: CacheLimits {
+            hot_profiles: 2,
+            ..CacheLimits::default()
+        },
+        now: parse_timestamp("2026-10-01T00:00:00Z").unwrap(),
+        ..IngestOptions::default()
+    };
+    let now = options.now;
+    let mut ingestor = Ingestor::new(&store, options, &mut quiet).unwrap();
+    let line = |u: usize, plan: &str| {
+        format!(
+            r#"{{"type":"identify","userId":"u{u}","anonymousId":"a{u}","traits":{{"plan":"{plan}"}}}}"#
+        )
+    };
+    let loc = Location {
+        source: "test",
+        line: 1,
+        item: None,
+    };
+    for u in 0..10 {
+        ingestor
+            .ingest_line(loc, line(u, "free").as_bytes())
+            .unwrap();
+    }
+    ingestor.take_packed(packing::Wait::All);
+    let later: Vec<String> = [3, 5, 9].iter().map(|&u| line(u, "pro")).collect();
+    if ahead {
+        let events: Vec<Box<Event>> = later
+            .iter()
+            .map(|l| match crate::semantics::event::decode_text(l, now) {
+                Ok(Decoded::Event(event)) => event,
+                _ => unreachable!("a valid identify"),
+            })
+            .collect();
+        let refs: Vec<i64> = [3, 5]
+            .iter()
+            .flat_map(|u| {
+                let user = ingestor.user_ids.get(&format!("u{u}"));
+                let anonymous = ingestor.anonymous_ids.get(&format!("a{u}"));
+                [user.unwrap(), anonymous.unwrap()]
+            })
+            .collect();
+        assert!(refs.iter().all(|id| ingestor.packed.contains_key(id)));
+        ingestor.unpack_ahead(events.iter().map(|e| &**e));
+        // They left the packed tier: in flight, or back unpacked already.
+        for id in &refs {
+            let packing = ingestor.packing.as_ref().unwrap();
+            assert!(!ingestor.packed.contains_key(id));
+            assert!(packing.holds(*id) || ingestor.users.contains_key(id));
+        }
+    }
+    for l in &later {
+        ingestor.ingest_line(loc, l.as_bytes()).unwrap();
+    }
+    let summary = ingestor.finish().unwrap();
+    assert_eq!(summary.applied, 13);
+    plans(&store, 10)
+}
+
+#[test]
+fn profiles_unpacked_ahead_of_their_events_give_the_same_state() {
+    let plans = run_with_unpacking_ahead(true);
+    assert_eq!(plans, run_with_unpacking_ahead(false));
+    let pro: Vec<usize> = (0..10).filter(|&u| plans[u] == "pro").collect();
+    assert_eq!(pro, [3, 5, 9]);
 }
