@@ -435,7 +435,7 @@ fn the_server_and_ingest_give_the_same_database() {
         let chunk = &events[i..(i + size).min(events.len())];
         requests.push(if chunk.len() == 1 {
             chunk[0].clone()
-        } else if requests.len() % 4 == 0 {
+        } else if requests.len().is_multiple_of(4) {
             json!({"batch": chunk, "context": {"timezone": "Europe/Paris", "ip": "198.51.100.9"}})
         } else {
             json!({"batch": chunk})

@@ -117,6 +117,10 @@ impl<T> Cached<T> {
 /// The attributes of a profile changed since it was written. Nothing is allocated while
 /// there are none (most held profiles), and an entry takes 8 bytes where a `Vec` took 24.
 #[derive(Debug, Default)]
+#[allow(
+    clippy::box_collection,
+    reason = "8 bytes per held profile, not a Vec's 24"
+)]
 pub(crate) struct DirtyAttrs(Option<Box<Vec<i64>>>);
 
 impl DirtyAttrs {

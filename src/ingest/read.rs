@@ -118,10 +118,11 @@ impl Ingestor<'_> {
                     applied?;
                     // A checkpoint never passes a rejected event: a rerun (once the cause
                     // is fixed, a domain trusted say) reads it again.
-                    if part_way && self.summary.rejected == before.rejected {
-                        if let Some(point) = prepared.resume {
-                            last_point = Some(point);
-                        }
+                    if part_way
+                        && self.summary.rejected == before.rejected
+                        && let Some(point) = prepared.resume
+                    {
+                        last_point = Some(point);
                     }
                     if self.pending >= self.options.batch_size {
                         if let (Some(key), Some(point)) = (&key, last_point) {

@@ -146,9 +146,7 @@ impl<F> TraitChanges<F> {
 
 /// `address.{country, state|region, city}`, with top-level `country`, `region` and
 /// `city` traits filling what the address does not give.
-pub(crate) fn location<'a>(
-    traits: &'a Map<String, Value>,
-) -> [(&'static str, Option<&'a Value>); 3] {
+pub(crate) fn location(traits: &Map<String, Value>) -> [(&'static str, Option<&Value>); 3] {
     let address = traits.get("address").and_then(Value::as_object);
     let from_address = |keys: &[&str]| {
         address.and_then(|a| keys.iter().find_map(|k| a.get(*k).filter(|v| !v.is_null())))

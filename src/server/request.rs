@@ -159,8 +159,7 @@ pub fn client_ip(
                 .filter_map(|v| v.to_str().ok())
                 .flat_map(|v| v.split(','))
                 .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .last()
+                .rfind(|v| !v.is_empty())
         })
         .flatten()
         .and_then(parse_forwarded_ip);

@@ -73,15 +73,15 @@ pub fn stamp<'a>(
     if !has_id {
         event.set("messageId", json_string(&fresh_id()));
     }
-    if let Some(integrations) = envelope.integrations {
-        if !event.has("integrations") {
-            event.set("integrations", integrations.to_string());
-        }
+    if let Some(integrations) = envelope.integrations
+        && !event.has("integrations")
+    {
+        event.set("integrations", integrations.to_string());
     }
-    if let Some(sent_at) = envelope.sent_at {
-        if !event.has("sentAt") {
-            event.set("sentAt", sent_at.to_string());
-        }
+    if let Some(sent_at) = envelope.sent_at
+        && !event.has("sentAt")
+    {
+        event.set("sentAt", sent_at.to_string());
     }
     if let Some(context) = stamped_context(event.get("context"), receipt, envelope) {
         event.set("context", context);
@@ -125,11 +125,11 @@ fn stamped_context(
             }
         }
     }
-    if let Some(ip) = receipt.ip {
-        if !context.has("ip") {
-            context.set("ip", json_string(ip));
-            changed = true;
-        }
+    if let Some(ip) = receipt.ip
+        && !context.has("ip")
+    {
+        context.set("ip", json_string(ip));
+        changed = true;
     }
     changed.then(|| context.to_json())
 }

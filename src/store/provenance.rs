@@ -72,7 +72,7 @@ struct BatchedRow {
 const COLUMNS: usize = 9;
 
 fn insert_sql(rows: usize) -> String {
-    let row = format!("({})", vec!["?"; COLUMNS].join(", "));
+    let row = format!("({})", ["?"; COLUMNS].join(", "));
     format!(
         "INSERT INTO provenance (owner, message_id, kind, event_ms, source, line, item,
                                  received_ms, writes)

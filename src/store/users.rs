@@ -18,6 +18,9 @@ use crate::semantics::lww::{Clock, Lww, unpack_clocks};
 use crate::semantics::profile::{Record, UserField, UserProfile};
 use crate::semantics::time::{format_timestamp, parse_timestamp};
 
+/// Attribute values by name, and each one's name and type.
+type TypedValues = (Map<String, Value>, Vec<(String, AttrType)>);
+
 /// The profile's field columns, in [`UserField`] order.
 pub(super) static FIELD_COLUMNS: LazyLock<String> =
     LazyLock::new(|| UserField::ALL.map(UserField::name).join(", "));
@@ -258,11 +261,9 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Attribute values by name, typed, without cleared ones.
-    pub(crate) fn attribute_values(
-        &self,
-        record: &Record,
-    ) -> Result<(Map<String, Value>, Vec<(String, AttrType)>)> {
+    /// Attribute values by name, typed, without cleared ones: the values, and each
+    /// one's name and type.
+    pub(crate) fn attribute_values(&self, record: &Record) -> Result<TypedValues> {
         let defs: HashMap<i64, (String, AttrType)> = self
             .attribute_defs()?
             .into_iter()

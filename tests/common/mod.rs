@@ -185,10 +185,10 @@ pub fn state(env: &Env) -> Vec<Value> {
 fn strip_volatile(mut v: Value) -> Value {
     if let Value::Array(items) = &mut v {
         for item in items {
-            if let Some(o) = item.as_object_mut() {
-                if o.contains_key("origin") {
-                    o.remove("created_at");
-                }
+            if let Some(o) = item.as_object_mut()
+                && o.contains_key("origin")
+            {
+                o.remove("created_at");
             }
         }
     }

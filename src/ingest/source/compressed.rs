@@ -15,12 +15,13 @@ pub enum Compression {
     Gzip,
 }
 
+/// A stream of an input's bytes.
+pub type Stream = Box<dyn BufRead + Send>;
+
 /// The decompressed stream of `reader`, and how it was compressed. Gzip members written
 /// one after another (as `cat a.gz b.gz` or `gzip` on a stream makes them) are read as
 /// one stream.
-pub fn decompress(
-    mut reader: Box<dyn BufRead + Send>,
-) -> io::Result<Result<(Box<dyn BufRead + Send>, Compression), String>> {
+pub fn decompress(mut reader: Stream) -> io::Result<Result<(Stream, Compression), String>> {
     // Read the magic bytes whole, however the input delivers them (and a little more,
     // so that the first look at the content sees more than them).
     let mut head = Vec::with_capacity(HEAD);

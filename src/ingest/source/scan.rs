@@ -433,13 +433,13 @@ impl Scanner {
                     }
                 }
                 if ended {
-                    if stack.len() == 1 && stack[0] {
-                        if let Some(span) = keys.as_deref_mut().and_then(|k| k.last_mut()) {
-                            if span.end == 0 {
-                                span.start = key_start;
-                                span.end = self.pos.offset + i as u64 - start;
-                            }
-                        }
+                    if stack.len() == 1
+                        && stack[0]
+                        && let Some(span) = keys.as_deref_mut().and_then(|k| k.last_mut())
+                        && span.end == 0
+                    {
+                        span.start = key_start;
+                        span.end = self.pos.offset + i as u64 - start;
                     }
                     if stack.is_empty() {
                         outcome = Some(Ok(()));
