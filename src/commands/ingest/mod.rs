@@ -1,28 +1,27 @@
 //! `usercom ingest`: apply Segment events from files, folders or stdin.
 
 mod dry_run;
+mod observer;
 
-use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, IsTerminal, Write};
+pub use observer::CliObserver;
+
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{Context, Result};
-use base64::Engine;
+use anyhow::Result;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde_json::json;
 
 use crate::Error;
 use crate::error::exit;
 use crate::ingest::bulk;
 use crate::ingest::{
-    DEFAULT_BATCH_SIZE, DeferIndexes, IgnoredValue, IngestOptions, Ingestor, Input, Observer,
-    Rejection, SQLITE_CACHE_MIB, Summary,
+    DEFAULT_BATCH_SIZE, DeferIndexes, IngestOptions, Ingestor, Input, SQLITE_CACHE_MIB, Summary,
 };
 use crate::output::{print_json, terminal_safe};
 use crate::semantics::api_key::{KeyHolder, refusal};
-use crate::store::{KeyStatus, NewRejection, RejectionOutcome, Store, now_text};
+use crate::store::{KeyStatus, Store};
 
 #[derive(Debug, Args)]
 pub struct IngestArgs {
@@ -98,135 +97,6 @@ pub fn authorize(store: &Store, key: &str) -> Result<()> {
         KeyStatus::Active(_) => Ok(()),
         KeyStatus::Revoked(id) => Err(Error::Forbidden(refusal(Some(id), KeyHolder::Cli)).into()),
         KeyStatus::Unknown => Err(Error::Forbidden(refusal(None, KeyHolder::Cli)).into()),
-    }
-}
-
-/// Prints rejections and ignored values to stderr (the first few), appends rejections
-/// to the rejects file, and keeps rejected and skipped events in the database.
-pub struct CliObserver<'s> {
-    quiet: bool,
-    printed: usize,
-    rejects: Option<(PathBuf, BufWriter<File>)>,
-    progress: Option<ProgressBar>,
-    keep: Option<&'s Store>,
-}
-
-/// Per-line messages printed before the rest are only counted.
-const PRINTED_MESSAGES: usize = 20;
-
-impl<'s> CliObserver<'s> {
-    pub fn new(quiet: bool, rejects: Option<PathBuf>) -> Result<CliObserver<'s>> {
-        let rejects = match rejects {
-            Some(path) => {
-                let file = OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&path)
-                    .with_context(|| format!("opening the rejects file {}", path.display()))?;
-                Some((path, BufWriter::new(file)))
-            }
-            None => None,
-        };
-        Ok(CliObserver {
-            quiet,
-            printed: 0,
-            rejects,
-            progress: None,
-            keep: None,
-        })
-    }
-
-    /// Keeps every rejected and skipped event in `store` (`usercom rejections list`).
-    pub fn keep_in(mut self, store: &'s Store) -> CliObserver<'s> {
-        self.keep = Some(store);
-        self
-    }
-
-    fn keep(&self, r: &Rejection, raw: &[u8], outcome: RejectionOutcome) -> Result<()> {
-        let Some(store) = self.keep else {
-            return Ok(());
-        };
-        store.insert_rejection(&NewRejection {
-            received_at: &now_text(),
-            outcome,
-            source: &r.source,
-            line: Some(r.line),
-            item: r.item,
-            remote: None,
-            reason: &r.reason,
-            raw,
-            truncated: r.truncated,
-        })
-    }
-
-    fn say(&mut self, message: String) {
-        if self.quiet {
-            return;
-        }
-        self.printed += 1;
-        if self.printed <= PRINTED_MESSAGES {
-            let message = terminal_safe(&message);
-            match &self.progress {
-                Some(bar) => bar.suspend(|| eprintln!("{message}")),
-                None => eprintln!("{message}"),
-            }
-        }
-    }
-
-    pub fn finish(&mut self) -> Result<()> {
-        if let Some((path, file)) = &mut self.rejects {
-            file.flush()
-                .with_context(|| format!("writing the rejects file {}", path.display()))?;
-        }
-        if self.printed > PRINTED_MESSAGES {
-            eprintln!(
-                "... and {} more messages (see the summary with --json, or --rejects FILE)",
-                self.printed - PRINTED_MESSAGES
-            );
-        }
-        Ok(())
-    }
-}
-
-impl Observer for CliObserver<'_> {
-    fn skipped(&mut self, r: &Rejection, raw: &[u8]) -> Result<()> {
-        self.keep(r, raw, RejectionOutcome::Skipped)
-    }
-
-    fn rejected(&mut self, r: &Rejection, raw: &[u8]) -> Result<()> {
-        self.keep(r, raw, RejectionOutcome::Rejected)?;
-        let item = r.item.map(|i| format!(" item {i}")).unwrap_or_default();
-        let source = crate::output::cell(Some(&r.source));
-        self.say(format!("{source}:{}{item}: rejected: {}", r.line, r.reason));
-        if let Some((path, file)) = &mut self.rejects {
-            let mut record = json!({
-                "source": r.source,
-                "line": r.line,
-                "item": r.item,
-                "offset": r.offset,
-                "reason": r.reason,
-                "raw": String::from_utf8_lossy(raw),
-            });
-            if std::str::from_utf8(raw).is_err() {
-                // Not text: the exact bytes too, so nothing is lost.
-                record["raw_base64"] = base64::engine::general_purpose::STANDARD.encode(raw).into();
-            }
-            if r.truncated {
-                record["raw_truncated"] = true.into();
-            }
-            let mut line = serde_json::to_vec(&record)?;
-            line.push(b'\n');
-            file.write_all(&line)
-                .with_context(|| format!("writing the rejects file {}", path.display()))?;
-        }
-        Ok(())
-    }
-
-    fn ignored(&mut self, i: &IgnoredValue) {
-        self.say(format!(
-            "{}:{}: warning: ignored value {} for {}: {}",
-            i.source, i.line, i.value, i.attribute, i.reason
-        ));
     }
 }
 
