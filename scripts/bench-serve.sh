@@ -17,7 +17,8 @@
 #    there, and the count of events in it equals what was acknowledged.
 #
 # The load tool is wrk (Debian's package), installed by this script when it is missing
-# and it runs as root (`apt-get update && apt-get install -y wrk`). Why wrk: the load
+# and it runs as root or may use sudo without a password (`apt-get update && apt-get
+# install -y wrk`). Why wrk: the load
 # tool shares the 2 cores with the server, and wrk (C, one epoll loop per thread, each
 # request formatted once, up front, by the Lua script below) is cheap: in a system-wide
 # profile of the single-event load it took 4% of the CPU samples and the server 25%,
@@ -58,11 +59,16 @@ done
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 if ! command -v wrk >/dev/null; then
-    # A fresh machine: Debian's wrk, installed here when we may.
-    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+    # A fresh machine: Debian's wrk, installed here when we may (as root, or through
+    # sudo when it asks for no password).
+    as_root=()
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then as_root=(sudo -n); else as_root=(false); fi
+    fi
+    if [ "${as_root[0]:-}" != false ] && command -v apt-get >/dev/null; then
         echo "bench-serve: installing wrk (apt-get update && apt-get install -y wrk)..." >&2
-        apt-get update -qq >/dev/null || true
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null || true
+        "${as_root[@]}" apt-get update -qq >/dev/null || true
+        "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null || true
     fi
     command -v wrk >/dev/null || {
         echo "bench-serve: wrk is missing and could not be installed: run (as root)" \
