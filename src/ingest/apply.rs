@@ -372,9 +372,7 @@ impl Ingestor<'_> {
         if self.messages.pending() >= self.options.cache.pending_messages {
             self.messages.write(self.store)?;
         }
-        if self.users.len() > self.options.cache.hot_profiles {
-            self.pack_cold();
-        }
+        self.bound_unpacked();
         if self.pending >= self.options.batch_size && !self.in_unit {
             self.commit()?;
         } else if self.packed_bytes > self.options.cache.packed_bytes

@@ -147,9 +147,16 @@ impl DirtyAttrs {
 const PACKED_OVERHEAD: usize = std::mem::size_of::<(i64, Cached<Box<[u8]>>)>() + 24;
 
 impl Ingestor<'_> {
+    /// Keeps the unpacked tier within `hot_profiles`: past it, packs the colder half.
+    pub(super) fn bound_unpacked(&mut self) {
+        if self.users.len() > self.options.cache.hot_profiles {
+            self.pack_cold();
+        }
+    }
+
     /// Moves the less recently used half of the unpacked profiles to the packed tier,
     /// with their write state: the ones events are still arriving for stay unpacked.
-    pub(super) fn pack_cold(&mut self) {
+    fn pack_cold(&mut self) {
         let keep = self.options.cache.hot_profiles / 2;
         let mut by_use: Vec<(u64, i64)> = self
             .users
@@ -200,6 +207,13 @@ impl Ingestor<'_> {
     /// `packing.rs`). Only a guess from the ids known now: whatever it misses is
     /// unpacked where it is needed, as before.
     pub(super) fn unpack_ahead<'e>(&mut self, events: impl Iterator<Item = &'e Event>) {
+        if self.packing.is_none() {
+            return;
+        }
+        // Profiles unpacked ahead for events that were then not applied (duplicates,
+        // skips) are not bounded after an event: bound them here, before more come.
+        self.take_packed(Wait::Nothing);
+        self.bound_unpacked();
         let Some(packing) = &mut self.packing else {
             return;
         };

@@ -1,7 +1,7 @@
 //! Packing the profiles let go of the unpacked tier, on a thread of its own.
 //!
 //! Nearly every event takes a profile out of its packed form, and every 500 such
-//! profiles the less recently used half is packed again ([`Ingestor::pack_cold`]).
+//! profiles the less recently used half is packed again ([`Ingestor::bound_unpacked`]).
 //! Packing (and freeing the unpacked profile) is pure work on data nobody else
 //! holds, so it runs beside the applying thread: the profiles are sent over, and come
 //! back packed, in the order sent. The thread owns the table of shared strings it

@@ -166,3 +166,66 @@ fn profiles_unpacked_ahead_of_their_events_give_the_same_state() {
     let pro: Vec<usize> = (0..10).filter(|&u| plans[u] == "pro").collect();
     assert_eq!(pro, [3, 5, 9]);
 }
+
+#[test]
+fn profiles_unpacked_ahead_for_events_never_applied_stay_within_the_hot_limit() {
+    // A stretch of duplicates (an export given twice) applies nothing, so nothing packs
+    // profiles again after an event; what the reading loop unpacks ahead for them must
+    // still be let go, or the unpacked tier grows with every chunk.
+    const HOT: usize = 4;
+    const CHUNK: usize = 16;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("t.db")).unwrap();
+    let mut quiet = Quiet;
+    let options = IngestOptions {
+        cache: CacheLimits {
+            hot_profiles: HOT,
+            ..CacheLimits::default()
+        },
+        now: parse_timestamp("2026-10-01T00:00:00Z").unwrap(),
+        ..IngestOptions::default()
+    };
+    let now = options.now;
+    let mut ingestor = Ingestor::new(&store, options, &mut quiet).unwrap();
+    let lines: Vec<String> = (0..200)
+        .map(|u| {
+            format!(
+                r#"{{"type":"identify","userId":"u{u}","messageId":"m{u}","traits":{{"plan":"free"}}}}"#
+            )
+        })
+        .collect();
+    let loc = Location {
+        source: "test",
+        line: 1,
+        item: None,
+    };
+    for l in &lines {
+        ingestor.ingest_line(loc, l.as_bytes()).unwrap();
+    }
+    ingestor.take_packed(packing::Wait::All);
+    assert!(ingestor.users.len() <= HOT);
+    let events: Vec<Box<Event>> = lines
+        .iter()
+        .map(|l| match crate::semantics::event::decode_text(l, now) {
+            Ok(Decoded::Event(event)) => event,
+            _ => unreachable!("a valid identify"),
+        })
+        .collect();
+    let mut most_held = 0;
+    for (chunk, ahead) in lines.chunks(CHUNK).zip(events.chunks(CHUNK)) {
+        ingestor.unpack_ahead(ahead.iter().map(|e| &**e));
+        for l in chunk {
+            ingestor.ingest_line(loc, l.as_bytes()).unwrap();
+        }
+        ingestor.take_packed(packing::Wait::All);
+        most_held = most_held.max(ingestor.users.len());
+    }
+    // At most the limit, plus the chunk unpacked ahead since the last check.
+    assert!(
+        most_held <= HOT + CHUNK,
+        "{most_held} profiles held unpacked, hot_profiles = {HOT}"
+    );
+    let summary = ingestor.finish().unwrap();
+    assert_eq!((summary.applied, summary.duplicates), (200, 200));
+    assert!(plans(&store, 200).iter().all(|p| p == "free"));
+}
