@@ -92,6 +92,17 @@ fn a_message_another_process_applied_between_our_transactions_is_a_duplicate() {
     assert_eq!((summary.applied, summary.duplicates), (3, 2));
 }
 
+/// Decodes lines that each hold one valid event, as the reading thread does.
+fn decode_all(lines: &[String], now: DateTime<Utc>) -> Vec<Box<Event>> {
+    lines
+        .iter()
+        .map(|l| match crate::semantics::event::decode_text(l, now) {
+            Ok(Decoded::Event(event)) => event,
+            _ => unreachable!("a valid event: {l}"),
+        })
+        .collect()
+}
+
 /// Identifies u0..u9, then updates some of them, with a cache that packs almost every
 /// profile; with `ahead`, the updated profiles are sent to be unpacked first (as the
 /// reading loop does with the next chunk). Returns the plans stored.
@@ -127,13 +138,7 @@ fn run_with_unpacking_ahead(ahead: bool) -> Vec<Value> {
     ingestor.take_packed(packing::Wait::All);
     let later: Vec<String> = [3, 5, 9].iter().map(|&u| line(u, "pro")).collect();
     if ahead {
-        let events: Vec<Box<Event>> = later
-            .iter()
-            .map(|l| match crate::semantics::event::decode_text(l, now) {
-                Ok(Decoded::Event(event)) => event,
-                _ => unreachable!("a valid identify"),
-            })
-            .collect();
+        let events = decode_all(&later, now);
         let refs: Vec<i64> = [3, 5]
             .iter()
             .flat_map(|u| {
@@ -204,13 +209,7 @@ fn profiles_unpacked_ahead_for_events_never_applied_stay_within_the_hot_limit() 
     }
     ingestor.take_packed(packing::Wait::All);
     assert!(ingestor.users.len() <= HOT);
-    let events: Vec<Box<Event>> = lines
-        .iter()
-        .map(|l| match crate::semantics::event::decode_text(l, now) {
-            Ok(Decoded::Event(event)) => event,
-            _ => unreachable!("a valid identify"),
-        })
-        .collect();
+    let events = decode_all(&lines, now);
     let mut most_held = 0;
     for (chunk, ahead) in lines.chunks(CHUNK).zip(events.chunks(CHUNK)) {
         ingestor.unpack_ahead(ahead.iter().map(|e| &**e));
