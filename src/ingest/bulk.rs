@@ -18,22 +18,25 @@ pub enum DeferIndexes {
     Never,
 }
 
-/// Input bytes per event assumed by the estimate (Segment's events run from a few
-/// hundred bytes to a few KB).
-const BYTES_PER_EVENT: u64 = 1024;
+/// Input bytes for each byte the database holds, at least, for a load to count as
+/// large: the indexes built at the end cover the whole database (its page views,
+/// events, profiles, attributes and provenance), so what it holds is what a build
+/// costs. Segment's events take about twice the bytes as ndjson that they take once
+/// applied.
+const INPUT_PER_STORED_BYTE: u64 = 2;
 
 /// Below this much input, keeping the indexes up to date costs less than building them.
 const MIN_BULK_BYTES: u64 = 64 << 20;
 
 /// Whether a run over `input_bytes` still to read (None: not known ahead) into a
-/// database holding `history_rows` page views and events defers the indexes.
-pub fn defers(policy: DeferIndexes, input_bytes: Option<u64>, history_rows: u64) -> bool {
+/// database holding `stored_bytes` ([`Store::stored_bytes`]) defers the indexes.
+pub fn defers(policy: DeferIndexes, input_bytes: Option<u64>, stored_bytes: u64) -> bool {
     match policy {
         DeferIndexes::Always => true,
         DeferIndexes::Never => false,
-        DeferIndexes::Auto => {
-            input_bytes.is_some_and(|b| b >= MIN_BULK_BYTES && b / BYTES_PER_EVENT >= history_rows)
-        }
+        DeferIndexes::Auto => input_bytes.is_some_and(|b| {
+            b >= MIN_BULK_BYTES && b >= stored_bytes.saturating_mul(INPUT_PER_STORED_BYTE)
+        }),
     }
 }
 
@@ -41,10 +44,11 @@ pub fn defers(policy: DeferIndexes, input_bytes: Option<u64>, history_rows: u64)
 /// known ahead, standard input): a file read whole before counts for nothing and one
 /// read in part for what its checkpoint leaves. So running a finished back-fill again
 /// defers nothing, with `--no-resume` too: what it reads again are duplicates, which add
-/// no rows to index.
+/// no rows to index. Files a folder holds but that are left out (hidden) count for
+/// nothing.
 pub fn unapplied_bytes(store: &Store, inputs: &[Input]) -> Result<Option<u64>> {
     let mut total = 0u64;
-    for input in inputs {
+    for input in inputs.iter().filter(|input| !input.is_skipped()) {
         let Some(size) = input.size else {
             return Ok(None);
         };
@@ -71,7 +75,7 @@ pub fn load<T>(
     load: impl FnOnce() -> Result<T>,
     building: impl FnOnce(),
 ) -> Result<T> {
-    if defers(policy, input_bytes, store.history_rows()?) {
+    if defers(policy, input_bytes, store.stored_bytes()?) {
         store.defer_indexes()?;
     }
     let loaded = load();
@@ -125,13 +129,26 @@ mod tests {
     }
 
     #[test]
+    fn files_a_folder_leaves_out_count_for_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_in_memory().unwrap();
+        std::fs::write(dir.path().join(".hidden.ndjson"), vec![b'\n'; 5000]).unwrap();
+        std::fs::write(dir.path().join("events.ndjson"), vec![b'\n'; 70]).unwrap();
+        let inputs = Input::open_all(&[dir.path().to_path_buf()]).unwrap();
+        assert!(inputs.iter().any(Input::is_skipped));
+        assert_eq!(unapplied_bytes(&store, &inputs).unwrap(), Some(70));
+    }
+
+    #[test]
     fn auto_defers_for_a_large_input_against_a_small_database() {
         use DeferIndexes::*;
         let mib = 1 << 20;
         assert!(defers(Auto, Some(64 * mib), 0));
-        assert!(defers(Auto, Some(1024 * mib), 1_000_000));
-        assert!(!defers(Auto, Some(1024 * mib), 1_100_000));
+        assert!(defers(Auto, Some(1024 * mib), 512 * mib));
+        assert!(!defers(Auto, Some(1024 * mib), 513 * mib));
         assert!(!defers(Auto, Some(63 * mib), 0));
+        // A database of profiles and attributes only (no history) is large too.
+        assert!(!defers(Auto, Some(79 * mib), 720 * mib));
         assert!(!defers(Auto, None, 0));
         assert!(defers(Always, Some(1), 10_000_000));
         assert!(defers(Always, None, 0));

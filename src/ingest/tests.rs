@@ -93,6 +93,10 @@ fn a_message_another_process_applied_between_our_transactions_is_a_duplicate() {
 }
 
 /// Decodes lines that each hold one valid event, as the reading thread does.
+#[allow(
+    clippy::vec_box,
+    reason = "events come decoded in boxes, as the reading thread holds them"
+)]
 fn decode_all(lines: &[String], now: DateTime<Utc>) -> Vec<Box<Event>> {
     lines
         .iter()

@@ -84,11 +84,13 @@ fn create_sql(name: &str) -> Option<&'static str> {
 }
 
 impl Store {
-    /// Rows of history held (page views and events, by their highest ids: no count).
-    pub fn history_rows(&self) -> Result<u64> {
+    /// Bytes the database holds: its pages in use (free pages left out), whatever the
+    /// tables are. No scan: SQLite keeps the counts.
+    pub fn stored_bytes(&self) -> Result<u64> {
         let n: i64 = self.conn().query_row(
-            "SELECT coalesce((SELECT max(id) FROM events), 0)
-                  + coalesce((SELECT max(id) FROM pages), 0)",
+            "SELECT (p.page_count - f.freelist_count) * s.page_size
+             FROM pragma_page_count() AS p, pragma_freelist_count() AS f,
+                  pragma_page_size() AS s",
             [],
             |r| r.get(0),
         )?;
@@ -351,18 +353,29 @@ mod tests {
     }
 
     #[test]
-    fn history_rows_counts_events_and_page_views_by_their_ids() {
-        let store = Store::open_in_memory().unwrap();
-        assert_eq!(store.history_rows().unwrap(), 0);
-        store
-            .conn()
-            .execute_batch(
-                "INSERT INTO events (id, message_id, user_ref, name, timestamp, properties)
-                 VALUES (7, 'm', 1, 'e', 't', '{}');
-                 INSERT INTO pages (id, message_id, user_ref, timestamp, properties)
-                 VALUES (3, 'p', 1, 't', '{}');",
-            )
-            .unwrap();
-        assert_eq!(store.history_rows().unwrap(), 10);
+    fn stored_bytes_are_the_pages_in_use_of_every_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        let empty = store.stored_bytes().unwrap();
+        assert!(empty > 0);
+        // Profiles alone (no page views or events) make a database large too.
+        let blob = "x".repeat(4000);
+        store.begin().unwrap();
+        for i in 0..100 {
+            store
+                .conn()
+                .execute(
+                    "INSERT INTO users (user_id, user_agent, created_at, updated_at)
+                     VALUES (?1, ?2, 't', 't')",
+                    rusqlite::params![format!("u{i}"), blob],
+                )
+                .unwrap();
+        }
+        store.commit().unwrap();
+        let full = store.stored_bytes().unwrap();
+        assert!(full >= empty + 100 * 4000, "{empty} -> {full}");
+        // Freed pages are not held.
+        store.conn().execute("DELETE FROM users", []).unwrap();
+        assert!(store.stored_bytes().unwrap() < full - 100 * 4000);
     }
 }

@@ -84,8 +84,8 @@ pub struct IngestArgs {
     /// Build the indexes that serve queries (lists, stats, explain) once after the load
     /// instead of row by row: much faster for a large load. auto: when what the input
     /// files hold past their checkpoints (even with --no-resume: what they held before
-    /// are duplicates) is about as many events as the database has page views and
-    /// events, or more (and at least 64 MiB). Queries from elsewhere answer more slowly
+    /// are duplicates; hidden files left out) is at least twice the bytes the database
+    /// holds, and at least 64 MiB. Queries from elsewhere answer more slowly
     /// during the load; if it is killed, the next ingest or `serve` builds the indexes.
     #[arg(long, value_enum, default_value_t = DeferIndexes::Auto, value_name = "WHEN")]
     pub defer_indexes: DeferIndexes,

@@ -166,6 +166,11 @@ impl Input {
         Ok(inputs)
     }
 
+    /// Found in a folder and left out: nothing of it is read.
+    pub fn is_skipped(&self) -> bool {
+        matches!(self.source, Source::Skipped(_))
+    }
+
     /// The key of its checkpoint: files only.
     pub fn key(&self) -> Option<FileKey> {
         let Source::File { path, .. } = &self.source else {
