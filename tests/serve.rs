@@ -1042,3 +1042,37 @@ fn serve_builds_the_indexes_a_stopped_load_deferred_before_it_listens() {
         .unwrap();
     assert_eq!(built, 1);
 }
+
+#[test]
+fn a_running_server_builds_the_indexes_a_load_killed_meanwhile_deferred() {
+    let db = Db::new();
+    let _server = Server::start(&db.path, &[]);
+    // A load starts beside the server (this test's process stands in for it) ...
+    let store = usercom::store::Store::open(&db.path).unwrap();
+    assert!(store.defer_indexes().unwrap() > 0);
+    drop(store);
+    let conn = rusqlite::Connection::open(&db.path).unwrap();
+    let pending = || -> i64 {
+        conn.query_row("SELECT count(*) FROM deferred_indexes", [], |r| r.get(0))
+            .unwrap()
+    };
+    // ... and while it runs the server leaves its indexes to it.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert!(pending() > 0);
+    // Then it is killed: the idle server builds what it left.
+    conn.execute("UPDATE deferred_indexes SET pid = ?1", [u32::MAX])
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while pending() > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(pending(), 0, "the server did not build the indexes left");
+    let built: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'provenance_owner'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(built, 1);
+}

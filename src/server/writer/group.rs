@@ -1,7 +1,7 @@
 //! Group commits: the queued requests taken together, applied, committed once, then
 //! answered.
 
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -44,15 +44,33 @@ impl Counts {
     }
 }
 
-/// Blocks for the first queued request, then takes whatever else is queued: the
+/// How long the writer waits for a request before it looks after the database
+/// (`writer::tend`).
+pub(super) const IDLE: Duration = Duration::from_secs(2);
+
+/// What the writer does next.
+pub(super) enum Next {
+    /// Applies these requests together.
+    Group(Vec<Job>),
+    /// Nothing came for [`IDLE`].
+    Idle,
+    /// Every sender is gone and the queue is empty.
+    Closed,
+}
+
+/// Waits for the first queued request (up to [`IDLE`]), then takes whatever else is queued: the
 /// requests that arrived while the previous group was applied and committed. Then,
 /// while requests keep arriving (one at most `GAP` after the other), it waits for them
 /// up to a tenth of the time the previous group took: under load, clients answered
 /// together come back together, and one commit for all of them costs less than
 /// several (a commit writes every page its events touched). An idle server's next
 /// request waits for nothing.
-pub(super) fn next_group(rx: &Receiver<Job>, previous: Duration) -> Option<Vec<Job>> {
-    let first = rx.recv().ok()?;
+pub(super) fn next_group(rx: &Receiver<Job>, previous: Duration) -> Next {
+    let first = match rx.recv_timeout(IDLE) {
+        Ok(job) => job,
+        Err(RecvTimeoutError::Timeout) => return Next::Idle,
+        Err(RecvTimeoutError::Disconnected) => return Next::Closed,
+    };
     let started = Instant::now();
     let budget = (previous / LINGER_SHARE).min(MAX_LINGER);
     let mut events = first.payload.events();
@@ -75,7 +93,7 @@ pub(super) fn next_group(rx: &Receiver<Job>, previous: Duration) -> Option<Vec<J
         events += next.payload.events();
         group.push(next);
     }
-    Some(group)
+    Next::Group(group)
 }
 
 /// Applies every request of the group, commits, then answers them. On an error the

@@ -144,6 +144,8 @@ pub fn run(store: Store, rx: Receiver<Job>, live: Live) -> WriterReport {
     };
     let mut sequence = 0u64;
     let mut keys = keys::KeyCache::new();
+    // After looking after the database failed: not again before this.
+    let mut tend_after: Option<Instant> = None;
     loop {
         let options = IngestOptions {
             batch_size: usize::MAX,
@@ -159,12 +161,19 @@ pub fn run(store: Store, rx: Receiver<Job>, live: Live) -> WriterReport {
         };
         let mut previous = Duration::ZERO;
         loop {
-            let Some(group) = group::next_group(&rx, previous) else {
-                // Every sender is gone and the queue is drained: all was committed.
-                if let Err(e) = ingestor.finish() {
-                    eprintln!("usercom serve: final commit failed: {e:#}");
+            let group = match group::next_group(&rx, previous) {
+                group::Next::Group(group) => group,
+                group::Next::Idle => {
+                    tend(&store, &mut tend_after);
+                    continue;
                 }
-                return report;
+                group::Next::Closed => {
+                    // Every sender is gone and the queue is drained: all was committed.
+                    if let Err(e) = ingestor.finish() {
+                        eprintln!("usercom serve: final commit failed: {e:#}");
+                    }
+                    return report;
+                }
             };
             let started = Instant::now();
             let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -197,6 +206,32 @@ pub fn run(store: Store, rx: Receiver<Job>, live: Live) -> WriterReport {
         // cached profiles; a fresh one starts from what is committed.
         drop(ingestor);
         rejected.borrow_mut().clear();
+    }
+}
+
+/// How long the writer leaves the database alone after looking after it failed.
+const TEND_BACKOFF: Duration = Duration::from_secs(60);
+
+/// What the idle writer does between requests: builds the query indexes a load that
+/// is gone (killed while the server ran) left to build, so the server's own queries do
+/// not stay slow until the next start. A load still running builds its own.
+fn tend(store: &Store, after: &mut Option<Instant>) {
+    if after.is_some_and(|t| Instant::now() < t) {
+        return;
+    }
+    match store.build_deferred_indexes() {
+        Ok(0) => {}
+        Ok(built) => {
+            eprintln!("usercom serve: built {built} query indexes an interrupted load left");
+        }
+        Err(e) => {
+            *after = Some(Instant::now() + TEND_BACKOFF);
+            eprintln!(
+                "usercom serve: {e:#} (queries answer more slowly until they are built; \
+                 tried again in {} s)",
+                TEND_BACKOFF.as_secs()
+            );
+        }
     }
 }
 
