@@ -945,6 +945,7 @@ fn a_version_2_database_keeps_its_remembered_messages_after_the_upgrade() {
          ALTER TABLE events DROP COLUMN anon_ref;
          DROP TABLE message_keys;
          DROP TABLE rejections;
+         DROP TABLE deferred_indexes;
          ALTER TABLE api_keys DROP COLUMN kind;
          CREATE TABLE messages (message_id TEXT PRIMARY KEY) WITHOUT ROWID;
          INSERT INTO messages VALUES ('seen-before');

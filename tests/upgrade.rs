@@ -151,3 +151,37 @@ fn a_schema_9_database_opens_and_claims_move_the_history_of_its_anonymous_profil
     let (_, pages) = env.json(&["pages", "list", "--user", "claimer-early"]);
     assert_eq!(pages.as_array().unwrap().len(), 1, "{pages}");
 }
+
+#[test]
+fn a_schema_10_database_a_killed_load_left_gets_its_indexes_built() {
+    let env = copy_of(10);
+    assert_eq!(schema_version(&env), 10);
+    // Opened by this build: migrated, the killed load's notes kept (without a start
+    // time), and the load they name is gone, so the next ingest builds them.
+    let (_, status) = env.json(&["status"]);
+    assert_eq!(schema_version(&env), usercom::store::SCHEMA_VERSION);
+    let left = status["deferred_indexes"].as_array().unwrap().len();
+    assert_eq!(left, 10, "{status}");
+    let conn = rusqlite::Connection::open(&env.db).unwrap();
+    let started: Option<i64> = conn
+        .query_row("SELECT max(started) FROM deferred_indexes", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(started, None);
+    let key = env.key();
+    let track = r#"{"type":"track","event":"After","userId":"v10-user","messageId":"a1"}"#;
+    let (code, summary) = env.ingest_text(&key, &format!("{track}\n"));
+    assert_eq!(code, 0, "{summary}");
+    let (_, status) = env.json(&["status"]);
+    assert_eq!(status["deferred_indexes"], json!([]), "{status}");
+    let indexes: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index'
+             AND name IN ('users_email', 'events_name_user', 'provenance_owner')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(indexes, 3);
+    let (_, events) = env.json(&["events", "list", "--user", "v10-user"]);
+    assert_eq!(events.as_array().unwrap().len(), 1, "{events}");
+}

@@ -70,10 +70,29 @@ const BUILD_CACHE_KIB: i64 = 2048;
 /// Helper threads an index build's sort may use (SQLite's `threads`).
 const BUILD_THREADS: i64 = 1;
 
-/// Whether the process `pid` still runs (where that can be known: elsewhere, a load's
-/// notes are taken as left by a process that is gone).
-fn process_runs(pid: u32) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
+/// When the process `pid` started, in clock ticks after boot (`/proc/PID/stat`), if it
+/// runs and that can be known (Linux).
+fn process_started(pid: u32) -> Option<i64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command name, in parentheses (it may hold spaces and parentheses), the
+    // fields from the third on; the start time is the 22nd.
+    let fields = &stat[stat.rfind(')')? + 1..];
+    fields.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// Whether the load a note names still runs: a process with its id runs, and started
+/// when the note says (so an id reused since, or a process of another PID namespace
+/// with the same id, is not taken for it; notes written before schema 11 have no start
+/// time: the id alone). Where this cannot be known, the load is taken to be gone.
+fn loader_runs(pid: u32, started: Option<i64>) -> bool {
+    process_started(pid).is_some_and(|now| started.is_none_or(|then| then == now))
+}
+
+/// A row of `deferred_indexes`: an index a load dropped, and the load.
+struct DeferredNote {
+    name: String,
+    pid: Option<u32>,
+    started: Option<i64>,
 }
 
 fn create_sql(name: &str) -> Option<&'static str> {
@@ -98,8 +117,11 @@ impl Store {
     }
 
     /// Drops the deferrable indexes that exist, noting each in `deferred_indexes` (with
-    /// this process's id) in the same transaction; returns how many were dropped.
+    /// this process's id and start time) in the same transaction; returns how many were
+    /// dropped.
     pub fn defer_indexes(&self) -> Result<usize> {
+        let pid = std::process::id();
+        let started = process_started(pid);
         self.begin()?;
         let result = (|| {
             let mut dropped = 0;
@@ -109,9 +131,10 @@ impl Store {
                 }
                 self.conn()
                     .prepare_cached(
-                        "INSERT OR REPLACE INTO deferred_indexes (name, pid) VALUES (?1, ?2)",
+                        "INSERT OR REPLACE INTO deferred_indexes (name, pid, started)
+                         VALUES (?1, ?2, ?3)",
                     )?
-                    .execute(params![name, std::process::id()])?;
+                    .execute(params![name, pid, started])?;
                 // The name is this module's constant, never input.
                 self.conn().execute(&format!("DROP INDEX {name}"), [])?;
                 dropped += 1;
@@ -123,15 +146,21 @@ impl Store {
 
     /// The indexes a load deferred and nobody has built since.
     pub fn deferred_indexes(&self) -> Result<Vec<String>> {
-        Ok(self.deferred()?.into_iter().map(|(name, _)| name).collect())
+        Ok(self.deferred()?.into_iter().map(|note| note.name).collect())
     }
 
-    fn deferred(&self) -> Result<Vec<(String, Option<u32>)>> {
+    fn deferred(&self) -> Result<Vec<DeferredNote>> {
         let mut stmt = self
             .conn()
-            .prepare_cached("SELECT name, pid FROM deferred_indexes ORDER BY name")?;
-        let names = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(names.collect::<rusqlite::Result<_>>()?)
+            .prepare_cached("SELECT name, pid, started FROM deferred_indexes ORDER BY name")?;
+        let notes = stmt.query_map([], |r| {
+            Ok(DeferredNote {
+                name: r.get(0)?,
+                pid: r.get(1)?,
+                started: r.get(2)?,
+            })
+        })?;
+        Ok(notes.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Builds the deferred indexes, each in a transaction of its own (the write lock is
@@ -142,8 +171,11 @@ impl Store {
         let to_build: Vec<String> = self
             .deferred()?
             .into_iter()
-            .filter(|(_, pid)| pid.is_none_or(|pid| pid == ours || !process_runs(pid)))
-            .map(|(name, _)| name)
+            .filter(|note| {
+                note.pid
+                    .is_none_or(|pid| pid == ours || !loader_runs(pid, note.started))
+            })
+            .map(|note| note.name)
             .collect();
         if to_build.is_empty() {
             return Ok(0);
@@ -288,18 +320,40 @@ mod tests {
     fn indexes_deferred_by_a_load_still_running_elsewhere_are_left_to_it() {
         let store = Store::open_in_memory().unwrap();
         store.defer_indexes().unwrap();
-        let set_pid = |pid: Option<u32>| {
+        let set_loader = |pid: Option<u32>, started: Option<i64>| {
             store
                 .conn()
-                .execute("UPDATE deferred_indexes SET pid = ?1", [pid])
+                .execute(
+                    "UPDATE deferred_indexes SET pid = ?1, started = ?2",
+                    params![pid, started],
+                )
                 .unwrap();
         };
-        // Process 1 always runs.
-        set_pid(Some(1));
+        // Process 1 always runs: a note naming it as it is is left to it, and so is one
+        // written before notes said when their process started.
+        let init_started = process_started(1);
+        assert!(init_started.is_some());
+        set_loader(Some(1), init_started);
+        assert_eq!(store.build_deferred_indexes().unwrap(), 0);
+        set_loader(Some(1), None);
         assert_eq!(store.build_deferred_indexes().unwrap(), 0);
         assert_eq!(store.deferred_indexes().unwrap().len(), DEFERRABLE.len());
+        // Its id taken by a process that started at another time (the id reused after
+        // the load was killed, or another container's process 1): the load is gone.
+        set_loader(Some(1), init_started.map(|s| s + 1));
+        assert_eq!(store.build_deferred_indexes().unwrap(), DEFERRABLE.len());
+        assert!(store.deferred_indexes().unwrap().is_empty());
+        store.defer_indexes().unwrap();
+        let started: Option<i64> = store
+            .conn()
+            .query_row("SELECT max(started) FROM deferred_indexes", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(started, process_started(std::process::id()));
+        set_loader(Some(1), init_started);
         // A process that is gone: its notes are built by whoever comes next.
-        set_pid(Some(u32::MAX));
+        set_loader(Some(u32::MAX), None);
         assert_eq!(store.build_deferred_indexes().unwrap(), DEFERRABLE.len());
         assert!(store.deferred_indexes().unwrap().is_empty());
         // The page cache is as it was.

@@ -290,6 +290,11 @@ const MIGRATIONS: &[&str] = &[
     UPDATE events SET anon_ref = user_ref
         WHERE user_ref IN (SELECT id FROM users WHERE user_id IS NULL) AND anon_ref IS NULL;
     "#,
+    // 11: when the process that dropped a deferred index started (store::indexes), so
+    // that a process given the same id later is not taken for the load.
+    r#"
+    ALTER TABLE deferred_indexes ADD COLUMN started INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.
