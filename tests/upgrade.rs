@@ -164,7 +164,9 @@ fn a_schema_10_database_a_killed_load_left_gets_its_indexes_built() {
     assert_eq!(left, 10, "{status}");
     let conn = rusqlite::Connection::open(&env.db).unwrap();
     let started: Option<i64> = conn
-        .query_row("SELECT max(started) FROM deferred_indexes", [], |r| r.get(0))
+        .query_row("SELECT max(started) FROM deferred_indexes", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     assert_eq!(started, None);
     let key = env.key();
