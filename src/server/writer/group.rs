@@ -58,8 +58,9 @@ pub(super) enum Next {
     Closed,
 }
 
-/// Waits for the first queued request (up to [`IDLE`]), then takes whatever else is queued: the
-/// requests that arrived while the previous group was applied and committed. Then,
+/// Waits for the first queued request (up to [`IDLE`]), then takes whatever else is
+/// queued: the requests that arrived while the previous group was applied and
+/// committed. Then,
 /// while requests keep arriving (one at most `GAP` after the other), it waits for them
 /// up to a tenth of the time the previous group took: under load, clients answered
 /// together come back together, and one commit for all of them costs less than
