@@ -46,7 +46,7 @@ impl Counts {
 
 /// How long the writer waits for a request before it looks after the database
 /// (`writer::tend`).
-pub(super) const IDLE: Duration = Duration::from_secs(2);
+const IDLE: Duration = Duration::from_secs(2);
 
 /// What the writer does next.
 pub(super) enum Next {
